@@ -1,0 +1,1 @@
+"""digitdraw: draw a digit, watch a model trained on MNIST read it live."""

@@ -1,0 +1,315 @@
+"""Turn drawings into the 28x28 input an MNIST model expects: the single source of truth.
+
+MNIST was built this way (LeCun, Bottou, Bengio and Haffner, "Gradient-based learning applied to
+document recognition", Proc. IEEE 86(11), 1998; http://yann.lecun.com/exdb/mnist/): each NIST
+digit was size-normalised to fit a 20x20 box keeping its aspect ratio, anti-aliased, and placed in
+a 28x28 field so that its centre of mass sits at the centre. A model trained on MNIST only reads
+drawings prepared the same way; resizing a whole canvas to 28x28 gives it tiny, off-centre digits.
+
+Everything here is NumPy and Pillow (no TensorFlow) so the server, the evaluation and the tests
+share it. Output: float32 (28, 28) in [0, 1], white ink on black.
+"""
+
+import base64
+import io
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from app.errors import (
+    EmptyInput,
+    ImageTooLarge,
+    InvalidPixels,
+    InvalidStrokes,
+    TooManyPoints,
+    UndecodableImage,
+    UnsupportedImage,
+)
+
+# Bump when the output for the same input changes; model cards record the version they expect.
+PREPROCESSING_VERSION = "1"
+
+MNIST_SIDE = 28
+DIGIT_BOX = 20  # the longer side of the digit's bounding box, as in MNIST
+# MNIST's centre of mass, measured over its training set: row 14.00, column 14.01 (pixel indices).
+MNIST_CENTRE = 14.0
+# Stroke width in 20-box pixels; MNIST strokes measure 1.4-2.8 px (median 2.0) there.
+STROKE_WIDTH = 2.2
+SUPERSAMPLE = 4  # strokes are drawn 4x larger, then box-filtered down: anti-aliasing
+# Ink fainter than this share of the strongest ink is noise (JPEG halos, paper texture).
+INK_THRESHOLD = 0.2
+# A picture whose strongest ink differs from its background by less than this (0..1) is blank.
+MIN_CONTRAST = 0.08
+# Working resolution (longer side) for stroke-width normalisation of images.
+WORK_SIDE = 80
+
+ACCEPTED_FORMATS = {"PNG", "JPEG", "WEBP", "GIF", "BMP"}
+
+Strokes = Sequence[Sequence[Sequence[float]]]
+
+
+def decode_image(data: bytes, max_pixels: int = 4096 * 4096, max_side: int = 4096) -> Image.Image:
+    """Open image bytes safely: check format and size before decoding any pixels."""
+    try:
+        image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as error:
+        raise ImageTooLarge(f"The image is too large to decode safely ({error}).") from error
+    except Exception as error:
+        raise UndecodableImage(
+            "The image could not be decoded. Send a PNG, JPEG, WebP, GIF or BMP file, "
+            "or its base64 text."
+        ) from error
+    if image.format not in ACCEPTED_FORMATS:
+        raise UnsupportedImage(
+            f"Image format {image.format} is not accepted. Send PNG, JPEG, WebP, GIF or BMP."
+        )
+    width, height = image.size
+    if width * height > max_pixels or max(width, height) > max_side:
+        raise ImageTooLarge(
+            f"The image is {width}x{height} pixels; the limit is {max_side} pixels a side "
+            f"and {max_pixels} pixels in all. Scale it down and send it again."
+        )
+    try:
+        image.seek(0)  # first frame of an animated GIF or WebP
+        image.load()
+    except Exception as error:
+        raise UndecodableImage(
+            "The image data is truncated or corrupt. Send the complete file."
+        ) from error
+    return image
+
+
+def image_to_ink(image: Image.Image) -> np.ndarray:
+    """Grayscale ink map in [0, 1] (1 = ink), whatever the mode, transparency or polarity."""
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    if has_alpha:
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
+        alpha = rgba[..., 3]
+        luminance = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        if alpha.min() < 0.5:
+            # Transparent background: what is opaque is the drawing, whatever its colour.
+            # (Compositing onto a fixed colour would lose white ink on a white backdrop.)
+            return alpha
+        gray = luminance * alpha + (1.0 - alpha)  # opaque enough: composite onto white
+    else:
+        gray = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    background = float(np.median(border))
+    if background > 0.5:  # dark ink on a light background, as on paper
+        ink = background - gray
+    else:
+        ink = gray - background
+    return np.clip(ink, 0.0, None)
+
+
+def ink_bounding_box(ink: np.ndarray) -> tuple[int, int, int, int]:
+    """(top, left, bottom, right), exclusive, of the ink; EmptyInput when there is none."""
+    peak = float(ink.max()) if ink.size else 0.0
+    if peak < MIN_CONTRAST:
+        raise EmptyInput("No ink found: draw a digit, then send the drawing.")
+    mask = ink >= INK_THRESHOLD * peak
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
+
+
+def resize(array: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Anti-aliased resize of a float image: box filter down (area average), bilinear up."""
+    shrinking = height <= array.shape[0] and width <= array.shape[1]
+    method = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
+    image = Image.fromarray(array.astype(np.float32), mode="F")
+    return np.asarray(image.resize((width, height), method), dtype=np.float32)
+
+
+def fit_box(height: int, width: int, box: int) -> tuple[int, int]:
+    """Size that fits `box` on the longer side and keeps the aspect ratio (at least 1 px)."""
+    scale = box / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def stroke_width(ink: np.ndarray) -> float:
+    """Estimated stroke width in pixels: area over half the perimeter of the thresholded ink."""
+    mask = ink >= 0.5 * float(ink.max())
+    area = int(mask.sum())
+    edges = int((mask[1:] != mask[:-1]).sum() + (mask[:, 1:] != mask[:, :-1]).sum())
+    edges += int(mask[0].sum() + mask[-1].sum() + mask[:, 0].sum() + mask[:, -1].sum())
+    return 2.0 * area / max(edges, 1)
+
+
+def normalise_stroke_width(crop: np.ndarray) -> np.ndarray:
+    """Thicken or thin the ink so that, at 20x20, strokes are about as wide as MNIST's.
+
+    People draw with brushes of any size on pads of any size; after scaling to 20 px a thin brush
+    on a large digit becomes a faint hairline the model has rarely seen. Works at WORK_SIDE
+    resolution so the filters stay small whatever the image size.
+    """
+    height, width = fit_box(*crop.shape, WORK_SIDE)
+    work = resize(crop, height, width)
+    work /= max(float(work.max()), 1e-6)
+    target = STROKE_WIDTH * WORK_SIDE / DIGIT_BOX
+    measured = stroke_width(work)
+    steps = round((target - measured) / 2.0)  # one 3x3 max or min filter changes width by 2 px
+    if steps == 0:
+        return work
+    steps = max(-3, min(steps, 6))
+    size = 2 * abs(steps) + 1
+    image = Image.fromarray(work, mode="F")
+    if steps > 0:
+        image = image.filter(ImageFilter.MaxFilter(size))
+    else:
+        thinned = image.filter(ImageFilter.MinFilter(size))
+        if float(np.asarray(thinned).max()) < 0.5:  # never erase the digit itself
+            return work
+        image = thinned
+    return np.asarray(image, dtype=np.float32)
+
+
+def centre_by_mass(digit: np.ndarray) -> np.ndarray:
+    """Place a digit of at most 20x20 in a 28x28 field with its centre of mass at the centre."""
+    total = float(digit.sum())
+    rows, cols = np.indices(digit.shape)
+    centre_row = float((rows * digit).sum()) / total
+    centre_col = float((cols * digit).sum()) / total
+    height, width = digit.shape
+    top = min(max(round(MNIST_CENTRE - centre_row), 0), MNIST_SIDE - height)
+    left = min(max(round(MNIST_CENTRE - centre_col), 0), MNIST_SIDE - width)
+    field = np.zeros((MNIST_SIDE, MNIST_SIDE), dtype=np.float32)
+    field[top : top + height, left : left + width] = digit
+    return field
+
+
+def ink_to_mnist(ink: np.ndarray) -> np.ndarray:
+    """Crop to the ink, normalise the stroke, fit to 20x20, centre by mass; values in [0, 1]."""
+    top, left, bottom, right = ink_bounding_box(ink)
+    crop = ink[top:bottom, left:right]
+    crop = normalise_stroke_width(crop / float(crop.max()))
+    height, width = fit_box(*crop.shape, DIGIT_BOX)
+    digit = np.clip(resize(crop, height, width), 0.0, None)
+    digit /= max(float(digit.max()), 1e-6)
+    return centre_by_mass(digit)
+
+
+def image_bytes_to_mnist(
+    data: bytes, max_pixels: int = 4096 * 4096, max_side: int = 4096
+) -> np.ndarray:
+    """Encoded image (any accepted format, size, polarity or transparency) to MNIST input."""
+    return ink_to_mnist(image_to_ink(decode_image(data, max_pixels, max_side)))
+
+
+def decode_base64_image(text: str) -> bytes:
+    """Bytes of a data URL (data:image/png;base64,...) or of bare base64 text."""
+    if text.startswith("data:"):
+        header, _, text = text.partition(",")
+        if ";base64" not in header:
+            raise UndecodableImage("The data URL must be base64-encoded (data:image/png;base64,...).")
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError as error:
+        raise UndecodableImage(
+            "The image text is not valid base64. Send a data URL or base64 of the file's bytes."
+        ) from error
+
+
+def validate_strokes(strokes: object, max_strokes: int = 100, max_points: int = 10_000) -> list:
+    """Check shape, count and finiteness; return the strokes as float arrays of shape (n, 2)."""
+    if not isinstance(strokes, list | tuple):
+        raise InvalidStrokes("strokes must be a list of strokes, each a list of [x, y] points.")
+    if len(strokes) > max_strokes:
+        raise TooManyPoints(
+            f"The drawing has {len(strokes)} strokes; the limit is {max_strokes}. "
+            "Clear the pad and draw one digit."
+        )
+    arrays = []
+    for index, stroke in enumerate(strokes):
+        try:
+            points = np.asarray(stroke, dtype=np.float64).reshape(-1, 2)
+            if len(stroke) and points.shape[0] != len(stroke):
+                raise ValueError
+        except (TypeError, ValueError) as error:
+            raise InvalidStrokes(
+                f"Stroke {index} is not a list of [x, y] number pairs."
+            ) from error
+        arrays.append(points)
+    total = sum(len(points) for points in arrays)
+    if total > max_points:
+        raise TooManyPoints(
+            f"The drawing has {total} points; the limit is {max_points}. "
+            "Send fewer points (e.g. one per few pixels of movement)."
+        )
+    if any(not np.isfinite(points).all() for points in arrays):
+        raise InvalidStrokes("Stroke coordinates must be finite numbers (no NaN or infinity).")
+    return [points for points in arrays if len(points)]
+
+
+def strokes_to_mnist(strokes: Strokes, max_strokes: int = 100, max_points: int = 10_000) -> np.ndarray:
+    """Render strokes straight at MNIST scale with a fixed pen, whatever brush or pad drew them.
+
+    Coordinates may be in any unit. The longer side of the ink's box (pen included) becomes 20 px
+    and the pen is STROKE_WIDTH wide there, with round caps and joins; a single point is a dot.
+    """
+    arrays = validate_strokes(strokes, max_strokes, max_points)
+    if not arrays:
+        raise EmptyInput("The drawing has no points: draw a digit, then send the strokes.")
+    every_point = np.concatenate(arrays)
+    low = every_point.min(axis=0)
+    extent = float((every_point.max(axis=0) - low).max())
+    scale = (DIGIT_BOX - STROKE_WIDTH) / extent if extent > 0 else 0.0
+    size = DIGIT_BOX * SUPERSAMPLE
+    radius = STROKE_WIDTH * SUPERSAMPLE / 2
+    canvas = Image.new("L", (size, size), 0)
+    pen = ImageDraw.Draw(canvas)
+    for points in arrays:
+        # Points run from the pen's centre at radius to size - radius (supersampled pixels).
+        xy = [
+            (radius + (x - low[0]) * scale * SUPERSAMPLE, radius + (y - low[1]) * scale * SUPERSAMPLE)
+            for x, y in points
+        ]
+        if len(xy) > 1:
+            pen.line(xy, fill=255, width=round(2 * radius), joint="curve")
+        for x, y in (xy[0], xy[-1]):  # round caps
+            pen.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
+    ink = np.asarray(canvas, dtype=np.float32) / 255.0
+    top, left, bottom, right = ink_bounding_box(ink)
+    ink = ink[top:bottom, left:right]
+    height = math.ceil(ink.shape[0] / SUPERSAMPLE) * SUPERSAMPLE
+    width = math.ceil(ink.shape[1] / SUPERSAMPLE) * SUPERSAMPLE
+    padded = np.zeros((height, width), dtype=np.float32)
+    padded[: ink.shape[0], : ink.shape[1]] = ink
+    digit = padded.reshape(height // SUPERSAMPLE, SUPERSAMPLE, width // SUPERSAMPLE, SUPERSAMPLE)
+    return centre_by_mass(digit.mean(axis=(1, 3)))
+
+
+def pixels_to_mnist(pixels: object) -> np.ndarray:
+    """28 rows of 28 numbers 0..255, white ink on black, taken as the model input (no recentring)."""
+    try:
+        array = np.asarray(pixels, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise InvalidPixels(
+            "pixels must be 28 rows of 28 numbers from 0 to 255 (white ink on black)."
+        ) from error
+    if array.shape != (MNIST_SIDE, MNIST_SIDE):
+        raise InvalidPixels(
+            f"pixels has shape {list(array.shape)}; it must be 28 rows of 28 numbers (28x28)."
+        )
+    if not np.isfinite(array).all():
+        raise InvalidPixels("pixels must be finite numbers (no NaN or infinity).")
+    if array.min() < 0 or array.max() > 255:
+        raise InvalidPixels("pixels must be between 0 and 255 (white ink on black, as in MNIST).")
+    if array.max() < MIN_CONTRAST * 255:
+        raise EmptyInput("The pixels hold no ink: every value is (nearly) zero.")
+    return (array / 255.0).astype(np.float32)
+
+
+def to_png_bytes(digit: np.ndarray) -> bytes:
+    """The 28x28 model input as an 8-bit grayscale PNG (what the model saw)."""
+    array = np.clip(np.rint(digit * 255.0), 0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(array, mode="L").save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def to_png_data_url(digit: np.ndarray) -> str:
+    """PNG data URL of the model input, for the page's magnified preview."""
+    return "data:image/png;base64," + base64.b64encode(to_png_bytes(digit)).decode("ascii")

@@ -1,0 +1,28 @@
+"""Every server setting in one place; each can be overridden by a DIGITDRAW_* environment variable."""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Typed settings, validated at start-up (e.g. DIGITDRAW_PORT=9000)."""
+
+    model_config = SettingsConfigDict(env_prefix="DIGITDRAW_", protected_namespaces=())
+
+    host: str = Field("127.0.0.1", description="Address to listen on; 0.0.0.0 for a classroom LAN.")
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes.")
+    model_dir: Path = Field(REPO_ROOT / "model_store", description="Folder of trained models.")
+    default_model: str = Field("robust-cnn", description="Model used when a request names none.")
+    cors_origins: list[str] = Field(["*"], description="Origins allowed to call the JSON API.")
+    max_body_bytes: int = Field(5 * 1024 * 1024, description="Largest request body (413 above).")
+    max_image_pixels: int = Field(4096 * 4096, description="Largest decoded image, in pixels.")
+    max_image_side: int = Field(4096, description="Longest image side, in pixels.")
+    max_strokes: int = Field(100, description="Most strokes in one drawing.")
+    max_points: int = Field(10_000, description="Most points over all strokes of one drawing.")
+    max_batch: int = Field(256, description="Most items in one /predict/batch request.")
+    log_level: str = Field("info")

@@ -1,0 +1,1 @@
+"""Offline training and evaluation: writes models and their cards into model_store/."""
