@@ -97,10 +97,8 @@ def image_to_ink(image: Image.Image) -> np.ndarray:
         gray = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     background = float(np.median(border))
-    if background > 0.5:  # dark ink on a light background, as on paper
-        ink = background - gray
-    else:
-        ink = gray - background
+    # A light background means dark ink, as on paper: flip it to white ink on black.
+    ink = background - gray if background > 0.5 else gray - background
     return np.clip(ink, 0.0, None)
 
 
@@ -120,7 +118,7 @@ def resize(array: np.ndarray, height: int, width: int) -> np.ndarray:
     shrinking = height <= array.shape[0] and width <= array.shape[1]
     method = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
     image = Image.fromarray(array.astype(np.float32), mode="F")
-    return np.asarray(image.resize((width, height), method), dtype=np.float32)
+    return np.array(image.resize((width, height), method), dtype=np.float32)
 
 
 def fit_box(height: int, width: int, box: int) -> tuple[int, int]:
@@ -203,7 +201,9 @@ def decode_base64_image(text: str) -> bytes:
     if text.startswith("data:"):
         header, _, text = text.partition(",")
         if ";base64" not in header:
-            raise UndecodableImage("The data URL must be base64-encoded (data:image/png;base64,...).")
+            raise UndecodableImage(
+                "The data URL must be base64-encoded (data:image/png;base64,...)."
+            )
     try:
         return base64.b64decode(text, validate=True)
     except ValueError as error:
@@ -228,9 +228,7 @@ def validate_strokes(strokes: object, max_strokes: int = 100, max_points: int = 
             if len(stroke) and points.shape[0] != len(stroke):
                 raise ValueError
         except (TypeError, ValueError) as error:
-            raise InvalidStrokes(
-                f"Stroke {index} is not a list of [x, y] number pairs."
-            ) from error
+            raise InvalidStrokes(f"Stroke {index} is not a list of [x, y] number pairs.") from error
         arrays.append(points)
     total = sum(len(points) for points in arrays)
     if total > max_points:
@@ -243,7 +241,9 @@ def validate_strokes(strokes: object, max_strokes: int = 100, max_points: int = 
     return [points for points in arrays if len(points)]
 
 
-def strokes_to_mnist(strokes: Strokes, max_strokes: int = 100, max_points: int = 10_000) -> np.ndarray:
+def strokes_to_mnist(
+    strokes: Strokes, max_strokes: int = 100, max_points: int = 10_000
+) -> np.ndarray:
     """Render strokes straight at MNIST scale with a fixed pen, whatever brush or pad drew them.
 
     Coordinates may be in any unit. The longer side of the ink's box (pen included) becomes 20 px
@@ -263,7 +263,10 @@ def strokes_to_mnist(strokes: Strokes, max_strokes: int = 100, max_points: int =
     for points in arrays:
         # Points run from the pen's centre at radius to size - radius (supersampled pixels).
         xy = [
-            (radius + (x - low[0]) * scale * SUPERSAMPLE, radius + (y - low[1]) * scale * SUPERSAMPLE)
+            (
+                radius + (x - low[0]) * scale * SUPERSAMPLE,
+                radius + (y - low[1]) * scale * SUPERSAMPLE,
+            )
             for x, y in points
         ]
         if len(xy) > 1:
@@ -282,7 +285,7 @@ def strokes_to_mnist(strokes: Strokes, max_strokes: int = 100, max_points: int =
 
 
 def pixels_to_mnist(pixels: object) -> np.ndarray:
-    """28 rows of 28 numbers 0..255, white ink on black, taken as the model input (no recentring)."""
+    """28x28 numbers 0..255, white ink on black, taken as the model input (no recentring)."""
     try:
         array = np.asarray(pixels, dtype=np.float64)
     except (TypeError, ValueError) as error:

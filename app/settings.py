@@ -1,4 +1,4 @@
-"""Every server setting in one place; each can be overridden by a DIGITDRAW_* environment variable."""
+"""Every server setting in one place; each can be overridden by a DIGITDRAW_* variable."""
 
 from pathlib import Path
 

@@ -1,0 +1,218 @@
+"""The preprocessing module prepares drawings the way MNIST was prepared."""
+
+import base64
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app import preprocessing
+from app.errors import (
+    EmptyInput,
+    ImageTooLarge,
+    InvalidPixels,
+    InvalidStrokes,
+    TooManyPoints,
+    UndecodableImage,
+    UnsupportedImage,
+)
+
+SEVEN = [[[10.0, 10.0], [90.0, 10.0], [40.0, 110.0]]]
+
+
+def encode(image: Image.Image, image_format: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+def mnist_on_canvas(digit: np.ndarray, scale: int, rng: np.random.Generator, transparent: bool):
+    """An MNIST digit enlarged `scale` times, off-centre on a larger canvas, as a PNG."""
+    side = 28 * scale
+    big = np.asarray(Image.fromarray(digit).resize((side, side), Image.Resampling.BILINEAR))
+    canvas_side = side + int(rng.integers(20, 300))
+    top, left = rng.integers(0, canvas_side - side, size=2)
+    ink = np.zeros((canvas_side, canvas_side), dtype=np.uint8)
+    ink[top : top + side, left : left + side] = big
+    if transparent:
+        rgba = np.zeros((canvas_side, canvas_side, 4), dtype=np.uint8)
+        rgba[..., 3] = ink  # black ink, opacity = ink, on a transparent canvas
+        return encode(Image.fromarray(rgba, mode="RGBA"))
+    return encode(Image.fromarray(255 - ink, mode="L"))  # dark ink on white paper
+
+
+def centre_of_mass(digit: np.ndarray) -> tuple[float, float]:
+    rows, cols = np.indices(digit.shape)
+    total = digit.sum()
+    return float((rows * digit).sum() / total), float((cols * digit).sum() / total)
+
+
+def test_enlarged_mnist_digits_on_canvases_come_back_close_to_the_original(mnist_test) -> None:
+    images, _ = mnist_test
+    rng = np.random.default_rng(7)
+    differences = []
+    for index, digit in enumerate(images[:120]):
+        data = mnist_on_canvas(digit, int(rng.integers(5, 11)), rng, transparent=index % 2 == 0)
+        result = preprocessing.image_bytes_to_mnist(data)
+        assert result.shape == (28, 28) and result.dtype == np.float32
+        assert result.min() >= 0.0 and result.max() <= 1.0
+        differences.append(np.abs(result - digit / 255.0).mean())
+        row, col = centre_of_mass(result)
+        assert abs(row - preprocessing.MNIST_CENTRE) <= 0.5
+        assert abs(col - preprocessing.MNIST_CENTRE) <= 0.5
+    assert np.mean(differences) < 0.05
+    assert max(differences) < 0.12
+
+
+def test_digit_keeps_its_aspect_ratio_and_longer_side_of_twenty_pixels() -> None:
+    canvas = np.full((300, 300), 255, dtype=np.uint8)
+    canvas[50:250, 120:170] = 0  # a 200 x 50 dark bar: aspect 4:1
+    result = preprocessing.image_bytes_to_mnist(encode(Image.fromarray(canvas)))
+    rows = np.flatnonzero(result.max(axis=1) > 0.5)
+    cols = np.flatnonzero(result.max(axis=0) > 0.5)
+    assert rows[-1] - rows[0] + 1 == 20
+    assert 4 <= cols[-1] - cols[0] + 1 <= 6
+
+
+def test_light_ink_on_dark_and_dark_ink_on_light_give_the_same_input() -> None:
+    canvas = np.zeros((200, 200), dtype=np.uint8)
+    canvas[40:160, 90:110] = 255
+    light_on_dark = preprocessing.image_bytes_to_mnist(encode(Image.fromarray(canvas)))
+    dark_on_light = preprocessing.image_bytes_to_mnist(encode(Image.fromarray(255 - canvas)))
+    np.testing.assert_allclose(light_on_dark, dark_on_light, atol=1e-6)
+
+
+@pytest.mark.parametrize("image_format", ["PNG", "JPEG", "WEBP", "GIF", "BMP"])
+def test_every_accepted_format_decodes_to_a_centred_digit(image_format: str) -> None:
+    canvas = np.full((120, 120), 255, dtype=np.uint8)
+    canvas[20:100, 55:65] = 0
+    mode = "P" if image_format == "GIF" else "RGB"
+    data = encode(Image.fromarray(canvas).convert(mode), image_format)
+    result = preprocessing.image_bytes_to_mnist(data)
+    row, col = centre_of_mass(result)
+    assert abs(row - 14) <= 0.5 and abs(col - 14) <= 0.5
+
+
+def test_strokes_give_the_same_input_whatever_the_pad_size_or_position() -> None:
+    small = preprocessing.strokes_to_mnist(SEVEN)
+    large = [[[4 * x + 300, 4 * y + 77] for x, y in stroke] for stroke in SEVEN]
+    np.testing.assert_allclose(preprocessing.strokes_to_mnist(large), small, atol=1e-6)
+
+
+def test_strokes_are_centred_by_mass_and_fit_twenty_pixels() -> None:
+    result = preprocessing.strokes_to_mnist(SEVEN)
+    row, col = centre_of_mass(result)
+    assert abs(row - 14) <= 0.5 and abs(col - 14) <= 0.5
+    rows = np.flatnonzero(result.max(axis=1) > 0.05)
+    assert 19 <= rows[-1] - rows[0] + 1 <= 21
+
+
+def test_a_single_point_is_a_dot_in_the_centre() -> None:
+    result = preprocessing.strokes_to_mnist([[[5, 5]]])
+    assert result.max() > 0.5
+    row, col = centre_of_mass(result)
+    assert abs(row - 14) <= 0.5 and abs(col - 14) <= 0.5
+
+
+@pytest.mark.parametrize("strokes", [[], [[]], [[], []]])
+def test_strokes_without_points_are_empty_input(strokes: list) -> None:
+    with pytest.raises(EmptyInput, match="no points"):
+        preprocessing.strokes_to_mnist(strokes)
+
+
+def test_a_blank_canvas_is_empty_input_not_a_digit() -> None:
+    blank = encode(Image.new("RGB", (280, 280), "white"))
+    with pytest.raises(EmptyInput, match="No ink"):
+        preprocessing.image_bytes_to_mnist(blank)
+    transparent = encode(Image.new("RGBA", (280, 280), (0, 0, 0, 0)))
+    with pytest.raises(EmptyInput, match="No ink"):
+        preprocessing.image_bytes_to_mnist(transparent)
+
+
+def test_faint_noise_alone_is_empty_input() -> None:
+    rng = np.random.default_rng(1)
+    noisy = (250 - rng.integers(0, 10, size=(200, 200))).astype(np.uint8)
+    with pytest.raises(EmptyInput):
+        preprocessing.image_bytes_to_mnist(encode(Image.fromarray(noisy)))
+
+
+def test_bytes_that_are_no_image_are_rejected() -> None:
+    with pytest.raises(UndecodableImage, match="could not be decoded"):
+        preprocessing.image_bytes_to_mnist(b"certainly not a picture")
+
+
+def test_a_truncated_png_is_rejected() -> None:
+    data = encode(Image.new("RGB", (300, 300), "white"))
+    with pytest.raises(UndecodableImage):
+        preprocessing.image_bytes_to_mnist(data[: len(data) // 2])
+
+
+def test_an_image_format_we_do_not_accept_is_rejected() -> None:
+    with pytest.raises(UnsupportedImage, match="TIFF is not accepted"):
+        preprocessing.image_bytes_to_mnist(encode(Image.new("L", (20, 20)), "TIFF"))
+
+
+def test_an_image_over_the_pixel_limit_is_rejected_before_decoding() -> None:
+    data = encode(Image.new("L", (600, 500), 255))
+    with pytest.raises(ImageTooLarge, match="600x500"):
+        preprocessing.image_bytes_to_mnist(data, max_pixels=100_000, max_side=4096)
+
+
+def test_base64_text_and_data_urls_decode_to_the_same_bytes() -> None:
+    data = encode(Image.new("L", (4, 4)))
+    text = base64.b64encode(data).decode()
+    assert preprocessing.decode_base64_image(text) == data
+    assert preprocessing.decode_base64_image("data:image/png;base64," + text) == data
+    with pytest.raises(UndecodableImage, match="not valid base64"):
+        preprocessing.decode_base64_image("%%% not base64 %%%")
+
+
+@pytest.mark.parametrize(
+    ("pixels", "message"),
+    [
+        ([[0] * 28] * 27, "shape \\[27, 28\\]"),
+        ([[300] * 28] * 28, "between 0 and 255"),
+        ([[-1] * 28] * 28, "between 0 and 255"),
+        ([[float("nan")] * 28] * 28, "finite"),
+        ([["a"] * 28] * 28, "28 rows of 28 numbers"),
+    ],
+)
+def test_pixels_of_the_wrong_shape_range_or_type_are_rejected(pixels, message: str) -> None:
+    with pytest.raises(InvalidPixels, match=message):
+        preprocessing.pixels_to_mnist(pixels)
+
+
+def test_all_zero_pixels_are_empty_input() -> None:
+    with pytest.raises(EmptyInput):
+        preprocessing.pixels_to_mnist([[0] * 28] * 28)
+
+
+def test_pixels_are_taken_as_they_are(mnist_test) -> None:
+    digit = mnist_test[0][0]
+    np.testing.assert_allclose(preprocessing.pixels_to_mnist(digit.tolist()), digit / 255.0)
+
+
+@pytest.mark.parametrize(
+    ("strokes", "error", "message"),
+    [
+        ("not a list", InvalidStrokes, "list of strokes"),
+        ([[[1, 2, 3]]], InvalidStrokes, "Stroke 0"),
+        ([[[1, "x"]]], InvalidStrokes, "Stroke 0"),
+        ([[[1, float("inf")]]], InvalidStrokes, "finite"),
+        ([[[1, 1]]] * 101, TooManyPoints, "101 strokes"),
+        ([[[1, 1]] * 10_001], TooManyPoints, "10001 points"),
+    ],
+)
+def test_malformed_or_oversized_strokes_are_rejected(strokes, error, message: str) -> None:
+    with pytest.raises(error, match=message):
+        preprocessing.strokes_to_mnist(strokes)
+
+
+def test_the_png_of_what_the_model_saw_round_trips() -> None:
+    digit = preprocessing.strokes_to_mnist(SEVEN)
+    url = preprocessing.to_png_data_url(digit)
+    assert url.startswith("data:image/png;base64,")
+    decoded = np.asarray(Image.open(io.BytesIO(preprocessing.decode_base64_image(url))))
+    assert decoded.shape == (28, 28)
+    np.testing.assert_allclose(decoded / 255.0, digit, atol=1 / 255)
