@@ -1,0 +1,120 @@
+"""Serve digitdraw: ``python -m app`` (or ``digitdraw``), options from DIGITDRAW_* by default.
+
+The model store is checked here, before uvicorn starts any worker, so a missing or corrupt model
+stops the command with one line that says which file and how to make it, and a non-zero exit.
+"""
+
+import argparse
+import os
+import sys
+from copy import deepcopy
+from typing import Any
+
+import uvicorn
+from pydantic import ValidationError
+from uvicorn.config import LOGGING_CONFIG
+
+from app.inference import ModelStoreError, load_registry
+from app.settings import Settings
+
+EXAMPLES = """\
+examples:
+  python -m app                                  serve on http://127.0.0.1:8000/
+  python -m app --host 0.0.0.0 --port 8080       serve a classroom on the local network
+  python -m app --workers 2                      one process per CPU core
+  python -m app --model-dir /srv/models --default-model mlp512
+  DIGITDRAW_PORT=9000 python -m app              every option also reads DIGITDRAW_<NAME>
+
+A model is trained with: python -m training train --model robust-cnn --data path/to/mnist.npz
+"""
+LOG_LEVELS = ["critical", "error", "warning", "info", "debug", "trace"]
+# CLI option -> Settings field; each is handed to the workers as DIGITDRAW_<FIELD>.
+OPTIONS = ("host", "port", "workers", "model_dir", "default_model", "log_level")
+
+
+def build_parser(defaults: Settings) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m app",
+        description="Serve the digitdraw drawing page and its JSON prediction API.\n"
+        "Every option defaults from its DIGITDRAW_<NAME> environment variable.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--host",
+        default=defaults.host,
+        help="address to listen on; 0.0.0.0 for a classroom LAN (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=defaults.port, help="TCP port (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=defaults.workers,
+        help="worker processes; about one per CPU core (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--model-dir",
+        default=str(defaults.model_dir),
+        help="folder of trained models, one sub-folder each (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--default-model",
+        default=defaults.default_model,
+        help="model used when a request names none (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default=defaults.log_level,
+        choices=LOG_LEVELS,
+        help="server log level (default: %(default)s)",
+    )
+    return parser
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, extended to the app's own loggers, set up in every worker."""
+    config = deepcopy(LOGGING_CONFIG)
+    config["loggers"]["app"] = {"handlers": ["default"], "level": level.upper()}
+    return config
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the options, check the model store, then serve; returns the exit code."""
+    try:
+        parser = build_parser(Settings())
+        arguments = parser.parse_args(argv)
+        # Workers are new processes that build their own Settings: hand them the options.
+        for option in OPTIONS:
+            os.environ[f"DIGITDRAW_{option.upper()}"] = str(getattr(arguments, option))
+        settings = Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = str(first["loc"][0])
+        name = f"DIGITDRAW_{field.upper()}"
+        if field in OPTIONS:
+            name = f"--{field.replace('_', '-')} / {name}"
+        print(f"error: {name}: {first['msg']}", file=sys.stderr)
+        return 2
+    try:
+        load_registry(settings.model_dir, settings.default_model)
+    except ModelStoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    level = settings.log_level.lower()
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        lifespan="on",  # a model that fails to load must stop the worker, not be skipped
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=level,
+        log_config=log_config(level),
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""Build the web app: lifespan (load and warm the models), middleware, error handlers, routers.
+
+Nothing happens at import; ``create_app`` is the factory uvicorn calls in each worker
+(``uvicorn app.main:create_app --factory``, or ``python -m app``).
+"""
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.dependencies import InvalidRequest, NotReady, field_path
+from app.errors import InputError
+from app.inference import load_registry
+from app.routers import health, models, pages, predict
+from app.schemas import add_request_schemas
+from app.settings import REPO_ROOT, Settings
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIR = REPO_ROOT / "static"
+PAGE_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'"
+)
+# FastAPI's /docs and /redoc pages load Swagger UI and ReDoc from a CDN and start them with an
+# inline script; the page policy would leave them blank.
+DOCS_POLICY = (
+    "default-src 'self'; img-src 'self' data: https:; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "font-src https://fonts.gstatic.com; worker-src 'self' blob:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'self'; frame-ancestors 'self'"
+)
+DOCS_PATHS = ("/docs", "/redoc")
+NOSNIFF = {"X-Content-Type-Options": "nosniff"}
+
+
+class BodyTooLarge(InputError):
+    """A request body over settings.max_body_bytes."""
+
+    code = "body_too_large"
+    status = 413
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    """The one error shape of the API: {"error": {"code", "message"}}."""
+    body = json.dumps({"error": {"code": code, "message": message}})
+    return Response(body, status, {**NOSNIFF, **(headers or {})}, media_type="application/json")
+
+
+class BodySizeLimit:
+    """Refuse bodies over the limit: by Content-Length up front, else by counting the stream.
+
+    A chunked upload has no Content-Length, so the bytes are counted as they arrive and the read
+    fails with BodyTooLarge as soon as they pass the limit. Pure ASGI: a header lookup and a
+    counter per request, no Request object.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def too_large(self) -> BodyTooLarge:
+        return BodyTooLarge(
+            f"The request body is larger than {self.max_bytes} bytes. Send a smaller image "
+            "(a 280x280 PNG is a few kilobytes) or fewer items per batch."
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.max_bytes:
+            error = self.too_large()
+            await error_response(error.status, error.code, error.message)(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise self.too_large()
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+
+class SecurityHeaders:
+    """nosniff on every response; the Content-Security-Policy on HTML ones."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        policy = DOCS_POLICY if scope["path"].startswith(DOCS_PATHS) else PAGE_POLICY
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers["Content-Security-Policy"] = policy
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def handle_api_error(request: Request, error: InputError | NotReady) -> Response:
+    return error_response(error.status, error.code, error.message)
+
+
+async def handle_http_error(request: Request, error: HTTPException) -> Response:
+    """404 and 405 from routing (and static files) in the API's error shape."""
+    path = request.url.path
+    if error.status_code == 404:
+        return error_response(404, "not_found", f"Nothing at {path}. The API is listed at /docs.")
+    if error.status_code == 405:
+        allowed = (error.headers or {}).get("Allow", "")
+        message = f"{request.method} is not allowed on {path}; use {allowed}."
+        return error_response(405, "method_not_allowed", message, error.headers)
+    code = HTTPStatus(error.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
+    return error_response(error.status_code, code, str(error.detail), error.headers)
+
+
+async def handle_validation_error(request: Request, error: RequestValidationError) -> Response:
+    first = error.errors()[0]
+    problem = InvalidRequest(f"{field_path(tuple(first['loc']))}: {first['msg']}.")
+    return error_response(problem.status, problem.code, problem.message)
+
+
+async def handle_unexpected_error(request: Request, error: Exception) -> Response:
+    # The server logs the traceback itself: Starlette re-raises after this response is sent.
+    logger.error("Internal error on %s %s: %r", request.method, request.url.path, error)
+    return error_response(
+        500,
+        "internal_error",
+        "The server failed to answer this request; the error was logged. Try again later.",
+    )
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Load, check and warm every model before the first request is accepted."""
+    settings: Settings = app.state.settings
+    registry = load_registry(settings.model_dir, settings.default_model)
+    registry.warm_up()
+    app.state.registry = registry
+    logger.info(
+        "Serving models %s (default %s) from %s",
+        ", ".join(registry.names),
+        registry.default_name,
+        settings.model_dir,
+    )
+    yield
+    app.state.registry = None
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app for these settings (by default from DIGITDRAW_* environment variables)."""
+    settings = settings or Settings()
+    app = FastAPI(
+        title="digitdraw",
+        summary="Draw a digit; a model trained on MNIST reads it.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.registry = None
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=False,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type"],
+    )
+    app.add_middleware(SecurityHeaders)  # outermost: also covers CORS and size-limit answers
+
+    app.add_exception_handler(InputError, handle_api_error)
+    app.add_exception_handler(NotReady, handle_api_error)
+    app.add_exception_handler(HTTPException, handle_http_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(Exception, handle_unexpected_error)
+
+    for router in (predict.router, models.router, health.router, pages.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    build_openapi = app.openapi
+    app.openapi = lambda: add_request_schemas(build_openapi())  # type: ignore[method-assign]
+    return app

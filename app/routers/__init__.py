@@ -1,0 +1,1 @@
+"""One router per resource: prediction, models, health, and the drawing page."""

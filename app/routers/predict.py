@@ -1,0 +1,132 @@
+"""POST /predict and /predict/batch: a drawing in, ten probabilities out.
+
+Parsing, preprocessing and inference are CPU work, so they run in the thread pool, in one hop,
+never on the event loop. Responses are serialised once, by hand, from plain dicts: this is the
+hot path.
+"""
+
+import json
+import time
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, Response
+from starlette.concurrency import run_in_threadpool
+
+from app import preprocessing
+from app.dependencies import (
+    AppSettings,
+    BatchBody,
+    Drawing,
+    PredictBody,
+    Registry,
+    parse_batch_json,
+    parse_drawing,
+    parse_predict_json,
+)
+from app.errors import InputError
+from app.inference import Model, ModelRegistry
+from app.schemas import BATCH_BODY, ERROR_RESPONSES, PREDICT_BODY, BatchResponse, Prediction
+from app.settings import Settings
+
+router = APIRouter(tags=["prediction"])
+
+
+def to_json(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def json_response(content: bytes) -> Response:
+    return Response(content, media_type="application/json")
+
+
+def to_mnist(drawing: Drawing, settings: Settings) -> np.ndarray:
+    """The 28x28 [0, 1] image the model sees, whatever the input kind."""
+    if drawing.kind == "strokes":
+        return preprocessing.strokes_to_mnist(
+            drawing.data, settings.max_strokes, settings.max_points
+        )
+    if drawing.kind == "pixels":
+        return preprocessing.pixels_to_mnist(drawing.data)
+    data = drawing.data
+    if isinstance(data, str):
+        data = preprocessing.decode_base64_image(data)
+    return preprocessing.image_bytes_to_mnist(
+        data, settings.max_image_pixels, settings.max_image_side
+    )
+
+
+def predict_drawing(drawing: Drawing, model: Model, settings: Settings) -> dict[str, Any]:
+    """The Prediction body for one drawing; InputError when the drawing cannot be used."""
+    started = time.perf_counter()
+    digit_image = to_mnist(drawing, settings)
+    preprocessed = time.perf_counter()
+    probabilities = model.predict(digit_image[np.newaxis] * 255.0)[0]
+    finished = time.perf_counter()
+    digit = int(probabilities.argmax())
+    return {
+        "digit": digit,
+        "confidence": float(probabilities[digit]),
+        "probabilities": probabilities.tolist(),
+        "model": model.name,
+        "input": drawing.kind,
+        "preprocessed": preprocessing.to_png_data_url(digit_image),
+        "timing_ms": {
+            "preprocess": round((preprocessed - started) * 1000, 3),
+            "inference": round((finished - preprocessed) * 1000, 3),
+        },
+    }
+
+
+def error_item(error: InputError) -> dict[str, Any]:
+    return {"error": {"code": error.code, "message": error.message}}
+
+
+def predict_item(
+    item: Any, default_model: str | None, registry: ModelRegistry, settings: Settings
+) -> dict[str, Any]:
+    """One batch result: a prediction, or the error of this item alone."""
+    try:
+        drawing = parse_drawing(item)
+        model = registry.get(default_model if drawing.model is None else drawing.model)
+        return predict_drawing(drawing, model, settings)
+    except InputError as error:
+        return error_item(error)
+
+
+def answer_one(body: bytes | Drawing, registry: ModelRegistry, settings: Settings) -> bytes:
+    """The serialised Prediction for a /predict body; runs in a worker thread."""
+    drawing = body if isinstance(body, Drawing) else parse_predict_json(body)
+    return to_json(predict_drawing(drawing, registry.get(drawing.model), settings))
+
+
+def answer_batch(body: bytes, registry: ModelRegistry, settings: Settings) -> bytes:
+    """The serialised BatchResponse for a /predict/batch body; runs in a worker thread."""
+    batch = parse_batch_json(body, settings.max_batch)
+    registry.get(batch.model)  # an unknown batch-wide model fails the whole request
+    results = [predict_item(item, batch.model, registry, settings) for item in batch.inputs]
+    return to_json({"results": results})
+
+
+@router.post(
+    "/predict",
+    summary="Classify one drawing",
+    response_model=Prediction,
+    responses=ERROR_RESPONSES,
+    openapi_extra=PREDICT_BODY,
+)
+async def predict(body: PredictBody, registry: Registry, settings: AppSettings) -> Response:
+    """Send JSON with exactly one of image, strokes or pixels, or a multipart file field."""
+    return json_response(await run_in_threadpool(answer_one, body, registry, settings))
+
+
+@router.post(
+    "/predict/batch",
+    summary="Classify several drawings",
+    response_model=BatchResponse,
+    responses=ERROR_RESPONSES,
+    openapi_extra=BATCH_BODY,
+)
+async def predict_many(body: BatchBody, registry: Registry, settings: AppSettings) -> Response:
+    """Results come in input order; a bad item gets its own error and the others still run."""
+    return json_response(await run_in_threadpool(answer_batch, body, registry, settings))

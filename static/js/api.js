@@ -1,0 +1,64 @@
+/**
+ * Calls to the digitdraw JSON API. Every failure becomes an ApiError carrying the server's own
+ * words when it sent some, so the page can say what went wrong instead of guessing.
+ */
+
+export class ApiError extends Error {
+  /**
+   * @param {string} message the server's message, or "" when there was none to read
+   * @param {number} status HTTP status, 0 when the server could not be reached
+   * @param {string} code the server's error code, or "unreachable" / "invalid_response"
+   */
+  constructor(message, status, code) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function call(url, options = {}) {
+  let response;
+  try {
+    const headers = { Accept: "application/json", ...options.headers };
+    response = await fetch(url, { ...options, headers });
+  } catch {
+    throw new ApiError("", 0, "unreachable");
+  }
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    // A proxy's HTML error page, or a cut connection: there is no message to show.
+  }
+  if (!response.ok) {
+    const error = body?.error ?? {};
+    const code = String(error.code ?? "http_error");
+    throw new ApiError(String(error.message ?? ""), response.status, code);
+  }
+  if (body === null || typeof body !== "object") {
+    throw new ApiError("", response.status, "invalid_response");
+  }
+  return body;
+}
+
+/** POST the strokes; resolves to {digit, confidence, probabilities, preprocessed, ...}. */
+export async function predict(url, strokes, model) {
+  const payload = model ? { strokes, model } : { strokes };
+  const result = await call(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(payload),
+  });
+  const valid = Number.isInteger(result.digit) && Array.isArray(result.probabilities)
+    && result.probabilities.length === 10;
+  if (!valid) throw new ApiError("", 200, "invalid_response");
+  return result;
+}
+
+/** GET the served models: [{name, description, mnist_test_accuracy, default}, ...]. */
+export async function listModels(url) {
+  const body = await call(url);
+  if (!Array.isArray(body.models)) throw new ApiError("", 200, "invalid_response");
+  return body.models;
+}

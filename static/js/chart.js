@@ -1,0 +1,45 @@
+/**
+ * The bar chart of the ten probabilities. The bars are in the page already (one element per digit
+ * with data-digit); this module only sets their heights, labels and the highlight. Heights go
+ * through a CSS custom property so the stylesheet animates them.
+ */
+
+// Bars under half a percent would read "0%": they get no label.
+const MIN_LABELLED = 0.005;
+
+export class BarChart {
+  #bars;
+  #formatPercent;
+
+  /**
+   * @param {Element} list the element holding the [data-digit] bars
+   * @param {(value: number) => string} formatPercent 0.98 -> "98%" in the page's language
+   */
+  constructor(list, formatPercent) {
+    this.#bars = [...list.querySelectorAll("[data-digit]")]
+      .sort((a, b) => Number(a.dataset.digit) - Number(b.dataset.digit));
+    this.#formatPercent = formatPercent;
+  }
+
+  show(probabilities) {
+    const top = probabilities.indexOf(Math.max(...probabilities));
+    this.#bars.forEach((bar, digit) => {
+      const probability = probabilities[digit];
+      bar.dataset.prob = String(probability);
+      bar.style.setProperty("--p", String(probability));
+      // "0%" over most bars is noise; the bar itself still shows how small the share is.
+      const shown = probability >= MIN_LABELLED ? this.#formatPercent(probability) : "";
+      bar.querySelector(".bar-value").textContent = shown;
+      bar.classList.toggle("is-top", digit === top);
+    });
+  }
+
+  clear() {
+    for (const bar of this.#bars) {
+      bar.dataset.prob = "";
+      bar.style.setProperty("--p", "0");
+      bar.querySelector(".bar-value").textContent = "";
+      bar.classList.remove("is-top");
+    }
+  }
+}
