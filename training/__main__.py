@@ -55,6 +55,9 @@ def _add_threads_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+from training.realdraw import add_realdraw_parser, run_realdraw  # noqa: E402
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; every option explains itself in --help."""
     parser = argparse.ArgumentParser(
@@ -180,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     preview.add_argument("--count", type=positive_int, default=16, help="digits (rows) to show.")
     preview.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed.")
+    add_realdraw_parser(commands)
     return parser
 
 
@@ -328,6 +332,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_evaluate(args)
         if args.command == "list":
             return run_list(args)
+        if args.command == "realdraw":
+            return run_realdraw(args)
         return run_preview(args)
     except (DatasetError, PendigitsError) as error:
         print(f"error: {error}", file=sys.stderr)
