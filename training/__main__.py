@@ -17,6 +17,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from training.realdraw import add_realdraw_parser, run_realdraw
+
 # Kept here, not imported from the recipes, so that --help needs no TensorFlow;
 # tests/test_training_architectures.py checks they match training.architectures and .train.
 MODEL_NAMES = ("mlp512", "mlp128-64", "cnn-tutorial", "robust-cnn")
@@ -53,9 +55,6 @@ def _add_threads_option(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="TensorFlow intra- and inter-op threads (default: all cores).",
     )
-
-
-from training.realdraw import add_realdraw_parser, run_realdraw  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
