@@ -1,6 +1,7 @@
 """GET /models, /models/{name}, /health, /ready, the OpenAPI docs and the security headers."""
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -107,12 +108,20 @@ def test_openapi_names_schemas_by_direction_with_an_example_per_input_kind(
     assert error["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorResponse"}
 
 
-def test_docs_page_is_served_with_a_policy_that_lets_it_run(client: TestClient) -> None:
-    response = client.get("/docs")
-    assert response.status_code == 200 and "swagger" in response.text.lower()
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_docs_pages_load_everything_from_this_server(client: TestClient, page: str) -> None:
+    response = client.get(page)
+    assert response.status_code == 200 and "openapi.json" in response.text
+    assert "https://" not in response.text and "http://" not in response.text
     policy = response.headers["content-security-policy"]
+    assert "https:" not in policy
     assert "object-src 'none'" in policy and "frame-ancestors 'self'" in policy
     assert response.headers["x-content-type-options"] == "nosniff"
+    assets = re.findall(r'(?:src|href)="(/static-docs/[^"]+)"', response.text)
+    assert assets, "the page names no local script or style"
+    for asset in assets:
+        served = client.get(asset)
+        assert served.status_code == 200 and len(served.content) > 1000, asset
 
 
 def test_html_responses_get_the_page_policy_and_json_ones_only_nosniff(

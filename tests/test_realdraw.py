@@ -12,7 +12,7 @@ from PIL import Image
 from app.preprocessing import image_bytes_to_mnist, strokes_to_mnist
 from app.settings import Settings
 from training.canvas import WHITE, CanvasStyle, canvas_png, render_canvas
-from training.pendigits import PenDigit, read_pendigits, writer_split
+from training.pendigits import PenDigit, PendigitsError, read_pendigits, writer_split
 from training.realdraw import main, update_card
 
 DEFAULT_MODEL = "robust-cnn"
@@ -88,30 +88,28 @@ def test_canvas_image_reads_like_the_same_strokes(digits: list[PenDigit], style)
     assert difference.max() <= DIGIT_DIFFERENCE_BOUND
 
 
-def test_writer_split_is_contiguous_and_disjoint(digits: list[PenDigit]) -> None:
-    training, heldout = writer_split(digits)
-    assert (len(training), len(heldout)) == (4996, 2498)
-    assert [id(d) for d in training + heldout] == [id(d) for d in digits]
-    assert not {id(d) for d in training} & {id(d) for d in heldout}
-
-
 def writer_ids(path: Path) -> list[int]:
-    """Each digit's writer (1-30): the second field of its .COMMENT line."""
+    """Each digit's writer (1-30), read independently: the second field of its .COMMENT line."""
     lines = path.read_text(encoding="ascii", errors="replace").splitlines()
     return [int(line.split()[2]) for line in lines if line.startswith(".COMMENT")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the file interleaves its 30 writers, so a cut in file order shares every writer",
-)
 def test_writer_split_keeps_each_writer_on_one_side(
     pendigits_path: Path, digits: list[PenDigit]
 ) -> None:
-    writers = writer_ids(pendigits_path)
-    assert len(writers) == len(digits)
-    cut = len(writer_split(digits)[0])
-    assert not set(writers[:cut]) & set(writers[cut:])
+    assert [digit.writer for digit in digits] == writer_ids(pendigits_path)
+    training, heldout = writer_split(digits)
+    assert {digit.writer for digit in training} == set(range(1, 21))
+    assert {digit.writer for digit in heldout} == set(range(21, 31))
+    assert (len(training), len(heldout)) == (4996, 2498)
+    assert {id(d) for d in training} | {id(d) for d in heldout} == {id(d) for d in digits}
+
+
+def test_a_digit_without_its_writer_is_refused(tmp_path: Path) -> None:
+    unipen = tmp_path / "pendigits-orig.tra"
+    unipen.write_text('.SEGMENT DIGIT 0 ? "1"\n.PEN_DOWN\n 10 10\n 10 90\n.PEN_UP\n')
+    with pytest.raises(PendigitsError, match="digit 1 has no .COMMENT writer id"):
+        read_pendigits(unipen)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import pytest
 
+from app.preprocessing import PREPROCESSING_VERSION
 from training.__main__ import main
 from training.data import file_sha256, load_mnist
 from training.export import tflite_predict
@@ -81,7 +82,7 @@ def assert_complete_card(card: dict, name: str) -> None:
     assert set(card["training"]) == TRAINING_KEYS
     assert card["input"] == INPUT_SPEC
     assert card["output"] == {"shape": [10], "meaning": "softmax probabilities, index = digit"}
-    assert card["preprocessing_version"] == "1"
+    assert card["preprocessing_version"] == PREPROCESSING_VERSION
     assert set(card["versions"]) == {"tensorflow", "keras", "python"}
     assert set(card["evaluation"]["mnist_test"]) == MNIST_TEST_KEYS
     assert set(card["evaluation"]["history"]) == HISTORY_KEYS
@@ -155,6 +156,7 @@ def test_evaluate_names_a_model_missing_from_the_store(
 
 
 UNIPEN = """.SEGMENT DIGIT 0 ? "{label}"
+.COMMENT {label} {writer} 1
 .PEN_DOWN
 {points}
 .PEN_UP
@@ -162,14 +164,15 @@ UNIPEN = """.SEGMENT DIGIT 0 ? "{label}"
 
 
 def write_tiny_pendigits(path: Path) -> Path:
-    """Six UNIPEN digits: ones (vertical lines) and zeros (circles)."""
+    """Six UNIPEN digits, ones (vertical lines) and zeros (circles), by writers 5, 12 and 25."""
     angles = np.linspace(0, 2 * np.pi, 24)
     zero = [(int(200 + 60 * np.cos(a)), int(200 + 90 * np.sin(a))) for a in angles]
     one = [(200, y) for y in range(100, 300, 10)]
     records = []
-    for label, points in [(1, one), (0, zero)] * 3:
-        text = "\n".join(f" {x} {y}" for x, y in points)
-        records.append(UNIPEN.format(label=label, points=text))
+    for writer in (5, 12, 25):
+        for label, points in [(1, one), (0, zero)]:
+            text = "\n".join(f" {x} {y}" for x, y in points)
+            records.append(UNIPEN.format(label=label, writer=writer, points=text))
     path.write_text("".join(records), encoding="ascii")
     return path
 
@@ -195,7 +198,7 @@ def test_robust_cnn_trains_under_mirrored_strategy_with_pendigits_training_write
     training = card["training"]
     assert training["extra_data"].startswith(
         f"UCI pendigits pendigits-orig.tra (sha256 {file_sha256(pendigits)}): training writers "
-        "only, the first 2/3 of the file (4 digits"
+        "1-20 only (4 digits"
     )
     assert "rotation ±12°" in training["augmentation"]
     assert "cosine decay" in training["learning_rate_schedule"]

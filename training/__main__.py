@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--pendigits",
         type=Path,
         metavar="PATH",
-        help="UCI pendigits-orig.tra: add its training writers (first 2/3 of the file, rendered "
+        help="UCI pendigits-orig.tra: add its training writers (1-20 of 30, rendered "
         "like drawings) to the training digits; the other writers stay held out.",
     )
     _add_threads_option(train)

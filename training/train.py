@@ -113,10 +113,11 @@ def pendigits_training_data(path: Path) -> tuple[np.ndarray, np.ndarray, str]:
     train_writers, heldout_writers = writer_split(read_pendigits(path))
     images, labels = render_strokes(train_writers)
     note = (
-        f"UCI pendigits {path.name} (sha256 {file_sha256(path)}): training writers only, the "
-        f"first 2/3 of the file ({len(train_writers)} digits, training.pendigits.writer_split), "
+        f"UCI pendigits {path.name} (sha256 {file_sha256(path)}): training writers 1-20 only "
+        f"({len(train_writers)} digits, by the writer id of each .COMMENT line, "
+        "training.pendigits.writer_split), "
         "rendered through the server's strokes path (app.preprocessing.strokes_to_mnist); the "
-        f"other {len(heldout_writers)} digits (held-out writers) are kept for real-drawing "
+        f"other {len(heldout_writers)} digits (writers 21-30) are kept for real-drawing "
         "evaluation"
     )
     return images, labels.astype(np.int64), note
