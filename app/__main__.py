@@ -29,7 +29,7 @@ A model is trained with: python -m training train --model robust-cnn --data path
 """
 LOG_LEVELS = ["critical", "error", "warning", "info", "debug", "trace"]
 # CLI option -> Settings field; each is handed to the workers as DIGITDRAW_<FIELD>.
-OPTIONS = ("host", "port", "workers", "model_dir", "default_model", "log_level")
+OPTIONS = ("host", "port", "workers", "model_dir", "default_model", "log_level", "access_log")
 
 
 def build_parser(defaults: Settings) -> argparse.ArgumentParser:
@@ -69,6 +69,13 @@ def build_parser(defaults: Settings) -> argparse.ArgumentParser:
         default=defaults.log_level,
         choices=LOG_LEVELS,
         help="server log level (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.access_log,
+        help="log one line per request (default: %(default)s; a class drawing live sends "
+        "hundreds a second)",
     )
     return parser
 
@@ -112,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         workers=settings.workers,
         log_level=level,
         log_config=log_config(level),
+        access_log=settings.access_log,
     )
     return 0
 

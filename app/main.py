@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 
+import anyio
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -162,6 +163,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     registry = load_registry(settings.model_dir, settings.default_model)
     registry.warm_up()
+    # Preprocessing and inference hold the GIL most of the time: a few threads keep both cores
+    # busy across workers, where anyio's default of 40 only adds memory and contention.
+    app.state.cpu_limiter = anyio.CapacityLimiter(settings.worker_threads)
     app.state.registry = registry
     logger.info(
         "Serving models %s (default %s) from %s",

@@ -26,3 +26,9 @@ class Settings(BaseSettings):
     max_points: int = Field(10_000, description="Most points over all strokes of one drawing.")
     max_batch: int = Field(256, description="Most items in one /predict/batch request.")
     log_level: str = Field("info")
+    access_log: bool = Field(
+        False, description="Log every request (a drawing class sends hundreds a second)."
+    )
+    worker_threads: int = Field(
+        4, ge=1, le=64, description="Threads per worker that prepare drawings and run models."
+    )

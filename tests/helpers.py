@@ -112,14 +112,20 @@ def quiet_env(**variables: str) -> dict[str, str]:
 
 
 @contextmanager
-def running_server(model_dir: Path, *arguments: str) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``python -m app`` on a free loopback port, yielded (base URL, process) once /ready is 200."""
+def running_server(
+    model_dir: Path, *arguments: str, log_path: Path | None = None
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``python -m app`` on a free loopback port, yielded (base URL, process) once /ready is 200.
+
+    The server's output goes to `log_path` when given (read it after the block), else nowhere.
+    """
     port = free_port()
     command = app_command(
         "--host", "127.0.0.1", "--port", str(port), "--model-dir", str(model_dir), *arguments
     )
     # A file, not a pipe: a chatty server must never block on a full pipe nobody reads.
-    with tempfile.TemporaryFile("w+") as log:
+    opened = open(log_path, "w+") if log_path else tempfile.TemporaryFile("w+")  # noqa: SIM115
+    with opened as log:
         process = subprocess.Popen(
             command, cwd=REPO_ROOT, env=quiet_env(), stdout=log, stderr=subprocess.STDOUT
         )

@@ -116,9 +116,23 @@ def test_help_lists_every_option_with_examples() -> None:
         "--model-dir",
         "--default-model",
         "--log-level",
+        "--access-log",
     ):
         assert option in result.stdout
     assert "examples:" in result.stdout and "DIGITDRAW_PORT=9000" in result.stdout
+
+
+@pytest.mark.parametrize("flag, logged", [(None, False), ("--access-log", True)])
+def test_requests_are_logged_only_when_asked(
+    tmp_path: Path, flag: str | None, logged: bool
+) -> None:
+    log_path = tmp_path / "server.log"
+    arguments = [flag] if flag else []
+    with running_server(SETTINGS.model_dir, *arguments, log_path=log_path) as (base_url, _):
+        assert httpx.get(f"{base_url}/health").status_code == 200
+    log = log_path.read_text()
+    assert "Application startup complete" in log
+    assert ('"GET /health HTTP/1.1" 200' in log) is logged
 
 
 def test_missing_model_folder_stops_the_server_with_one_clear_line(tmp_path: Path) -> None:

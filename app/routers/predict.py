@@ -9,9 +9,9 @@ import json
 import time
 from typing import Any
 
+import anyio
 import numpy as np
-from fastapi import APIRouter, Response
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Request, Response
 
 from app import preprocessing
 from app.dependencies import (
@@ -108,6 +108,11 @@ def answer_batch(body: bytes, registry: ModelRegistry, settings: Settings) -> by
     return to_json({"results": results})
 
 
+async def in_worker_thread(request: Request, function: Any, *args: Any) -> bytes:
+    """Run CPU work off the event loop, in the app's small pool of worker threads."""
+    return await anyio.to_thread.run_sync(function, *args, limiter=request.app.state.cpu_limiter)
+
+
 @router.post(
     "/predict",
     summary="Classify one drawing",
@@ -115,9 +120,11 @@ def answer_batch(body: bytes, registry: ModelRegistry, settings: Settings) -> by
     responses=ERROR_RESPONSES,
     openapi_extra=PREDICT_BODY,
 )
-async def predict(body: PredictBody, registry: Registry, settings: AppSettings) -> Response:
+async def predict(
+    request: Request, body: PredictBody, registry: Registry, settings: AppSettings
+) -> Response:
     """Send JSON with exactly one of image, strokes or pixels, or a multipart file field."""
-    return json_response(await run_in_threadpool(answer_one, body, registry, settings))
+    return json_response(await in_worker_thread(request, answer_one, body, registry, settings))
 
 
 @router.post(
@@ -127,6 +134,8 @@ async def predict(body: PredictBody, registry: Registry, settings: AppSettings) 
     responses=ERROR_RESPONSES,
     openapi_extra=BATCH_BODY,
 )
-async def predict_many(body: BatchBody, registry: Registry, settings: AppSettings) -> Response:
+async def predict_many(
+    request: Request, body: BatchBody, registry: Registry, settings: AppSettings
+) -> Response:
     """Results come in input order; a bad item gets its own error and the others still run."""
-    return json_response(await run_in_threadpool(answer_batch, body, registry, settings))
+    return json_response(await in_worker_thread(request, answer_batch, body, registry, settings))
