@@ -16,7 +16,6 @@ from starlette.exceptions import HTTPException
 from app.errors import InputError, InvalidPixels, InvalidStrokes
 from app.inference import ModelRegistry
 from app.schemas import BatchEnvelope, PredictRequest
-from app.settings import Settings
 
 InputKind = Literal["image", "strokes", "pixels"]
 INPUT_KINDS: tuple[InputKind, ...] = ("image", "strokes", "pixels")
@@ -86,13 +85,7 @@ class Drawing:
     model: str | None = None
 
 
-# Dependencies are async although they never await: FastAPI runs plain functions in the thread
-# pool, a hop that costs more than the whole request otherwise spends outside the model.
-async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-async def get_registry(request: Request) -> ModelRegistry:
+def loaded_registry(request: Request) -> ModelRegistry:
     """The loaded models; NotReady while the lifespan is still loading or warming them."""
     registry: ModelRegistry | None = getattr(request.app.state, "registry", None)
     if registry is None or not registry.ready:
@@ -100,7 +93,12 @@ async def get_registry(request: Request) -> ModelRegistry:
     return registry
 
 
-AppSettings = Annotated[Settings, Depends(get_settings)]
+# Async although it never awaits: FastAPI runs plain dependencies in the thread pool, a hop
+# that costs more than the handlers that use it.
+async def get_registry(request: Request) -> ModelRegistry:
+    return loaded_registry(request)
+
+
 Registry = Annotated[ModelRegistry, Depends(get_registry)]
 
 # What a client can do about a wrong field, appended to pydantic's own words.
@@ -226,7 +224,3 @@ async def read_batch_body(request: Request) -> bytes:
             '{"inputs": [...]}.'
         )
     return await request.body()
-
-
-PredictBody = Annotated[bytes | Drawing, Depends(read_predict_body)]
-BatchBody = Annotated[bytes, Depends(read_batch_body)]

@@ -221,3 +221,24 @@ def test_the_png_of_what_the_model_saw_round_trips() -> None:
     decoded = np.asarray(Image.open(io.BytesIO(preprocessing.decode_base64_image(url))))
     assert decoded.shape == (28, 28)
     np.testing.assert_allclose(decoded / 255.0, digit, atol=1 / 255)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "RGB", "RGB with a transparent colour"])
+def test_canvas_pngs_decode_to_the_same_pixels_as_with_pillow(mode: str) -> None:
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, size=(37, 53, 4), dtype=np.uint8)
+    pixels[:5, :5, :3] = (10, 20, 30)
+    image = Image.fromarray(pixels, mode="RGBA")
+    options = {}
+    if mode != "RGBA":
+        image = image.convert("RGB")
+        if mode != "RGB":
+            options["transparency"] = (10, 20, 30)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", **options)
+    decoded = preprocessing.decode_image(buffer.getvalue())
+    expected = Image.open(io.BytesIO(buffer.getvalue())).convert("RGBA")
+    assert decoded.size == (53, 37)
+    assert np.array_equal(np.asarray(decoded.convert("RGBA")), np.asarray(expected))
+    if mode != "RGB":
+        assert np.asarray(decoded.convert("RGBA"))[..., 3].min() < 255

@@ -7,6 +7,7 @@ hot path.
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -15,14 +16,13 @@ from fastapi import APIRouter, Request, Response
 
 from app import preprocessing
 from app.dependencies import (
-    AppSettings,
-    BatchBody,
     Drawing,
-    PredictBody,
-    Registry,
+    loaded_registry,
     parse_batch_json,
     parse_drawing,
     parse_predict_json,
+    read_batch_body,
+    read_predict_body,
 )
 from app.errors import InputError
 from app.inference import Model, ModelRegistry
@@ -30,14 +30,12 @@ from app.schemas import BATCH_BODY, ERROR_RESPONSES, PREDICT_BODY, BatchResponse
 from app.settings import Settings
 
 router = APIRouter(tags=["prediction"])
+# A handler's CPU work: (body, registry, settings) -> the serialised JSON answer.
+Answer = Callable[[Any, ModelRegistry, Settings], bytes]
 
 
 def to_json(body: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
-
-
-def json_response(content: bytes) -> Response:
-    return Response(content, media_type="application/json")
 
 
 def to_mnist(drawing: Drawing, settings: Settings) -> np.ndarray:
@@ -108,9 +106,19 @@ def answer_batch(body: bytes, registry: ModelRegistry, settings: Settings) -> by
     return to_json({"results": results})
 
 
-async def in_worker_thread(request: Request, function: Any, *args: Any) -> bytes:
-    """Run CPU work off the event loop, in the app's small pool of worker threads."""
-    return await anyio.to_thread.run_sync(function, *args, limiter=request.app.state.cpu_limiter)
+async def answer_in_worker_thread(
+    request: Request, answer: Answer, body: Any, registry: ModelRegistry
+) -> Response:
+    """Run `answer` off the event loop, in the app's small pool of worker threads.
+
+    The handlers take the Request alone: FastAPI's dependency solving cost more per call than
+    the whole event-loop side of a prediction.
+    """
+    state = request.app.state
+    content = await anyio.to_thread.run_sync(
+        answer, body, registry, state.settings, limiter=state.cpu_limiter
+    )
+    return Response(content, media_type="application/json")
 
 
 @router.post(
@@ -120,11 +128,11 @@ async def in_worker_thread(request: Request, function: Any, *args: Any) -> bytes
     responses=ERROR_RESPONSES,
     openapi_extra=PREDICT_BODY,
 )
-async def predict(
-    request: Request, body: PredictBody, registry: Registry, settings: AppSettings
-) -> Response:
+async def predict(request: Request) -> Response:
     """Send JSON with exactly one of image, strokes or pixels, or a multipart file field."""
-    return json_response(await in_worker_thread(request, answer_one, body, registry, settings))
+    registry = loaded_registry(request)  # 503 before reading a body that cannot be answered
+    body = await read_predict_body(request)
+    return await answer_in_worker_thread(request, answer_one, body, registry)
 
 
 @router.post(
@@ -134,8 +142,8 @@ async def predict(
     responses=ERROR_RESPONSES,
     openapi_extra=BATCH_BODY,
 )
-async def predict_many(
-    request: Request, body: BatchBody, registry: Registry, settings: AppSettings
-) -> Response:
+async def predict_many(request: Request) -> Response:
     """Results come in input order; a bad item gets its own error and the others still run."""
-    return json_response(await in_worker_thread(request, answer_batch, body, registry, settings))
+    registry = loaded_registry(request)
+    body = await read_batch_body(request)
+    return await answer_in_worker_thread(request, answer_batch, body, registry)
