@@ -63,7 +63,8 @@ READY_TARGET_S = 5.0
 RSS_PER_PROCESS_TARGET_MIB = 150.0
 
 # The uvicorn settings `python -m app` runs with by default (info level, access log on).
-BASELINE_UVICORN_OPTIONS = ("--log-level", "info")
+# python -m app's defaults: info log level, no access log.
+BASELINE_UVICORN_OPTIONS = ("--log-level", "info", "--no-access-log")
 
 # One wrk thread POSTs the body file; done() prints a single line for parse_wrk_result.
 WRK_SCRIPT = """\

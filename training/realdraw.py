@@ -60,8 +60,8 @@ from training.pendigits import PenDigit, PendigitsError, read_pendigits, writer_
 PENDIGITS_ENV = "DIGITDRAW_PENDIGITS"
 DATASET = "UCI pendigits (Alimoglu & Alpaydin 1998), pendigits-orig.tra"
 SPLIT = (
-    "writers in file order: first 2/3 = training writers (4,996 digits), "
-    "last 1/3 = held-out writers (2,498 digits)"
+    "by the writer id on each digit's .COMMENT line: writers 1-20 = training writers "
+    "(4,996 digits), writers 21-30 = held-out writers (2,498 digits)"
 )
 BRUSH = (
     f"strokes: app.preprocessing pen ({STROKE_WIDTH} px at 20x20); image: "
