@@ -163,8 +163,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     registry = load_registry(settings.model_dir, settings.default_model)
     registry.warm_up()
-    # Preprocessing and inference hold the GIL most of the time: a few threads keep both cores
-    # busy across workers, where anyio's default of 40 only adds memory and contention.
+    # Preprocessing and inference hold the GIL most of the time: two threads keep a worker busy,
+    # where anyio's default of 40 only adds memory and contention.
     app.state.cpu_limiter = anyio.CapacityLimiter(settings.worker_threads)
     app.state.registry = registry
     logger.info(
