@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
+from typing import Any
 
 import anyio
 from fastapi import FastAPI, Request, Response
@@ -44,6 +45,17 @@ DOCS_POLICY = (
 DOCS_PATHS = ("/docs", "/redoc")
 DOCS_ASSETS_URL = "/static-docs"
 NOSNIFF = {"X-Content-Type-Options": "nosniff"}
+
+
+class RevalidatedStaticFiles(StaticFiles):
+    """Static files that browsers keep but check (ETag) on every load: names carry no version,
+    so a new release must never meet a stale script, while 304s keep a classroom's reloads cheap.
+    """
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
 
 
 class BodyTooLarge(InputError):
@@ -207,7 +219,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (predict.router, models.router, health.router, pages.router):
         app.include_router(router)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR), name="static")
 
     build_openapi = app.openapi
     app.openapi = lambda: add_request_schemas(build_openapi())  # type: ignore[method-assign]

@@ -80,6 +80,20 @@ def test_health_and_ready_report_the_served_models(client: TestClient) -> None:
     assert SETTINGS.default_model in ready["models"]
 
 
+@pytest.mark.parametrize("probe", ["/health", "/ready"])
+def test_probes_answer_head_without_a_body(client: TestClient, probe: str) -> None:
+    response = client.head(probe)
+    assert response.status_code == 200 and response.content == b""
+    assert response.headers["content-type"] == "application/json"
+
+
+def test_static_files_are_kept_but_revalidated(client: TestClient) -> None:
+    first = client.get("/static/js/main.js")
+    assert first.status_code == 200 and first.headers["cache-control"] == "no-cache"
+    again = client.get("/static/js/main.js", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+
+
 def test_openapi_names_schemas_by_direction_with_an_example_per_input_kind(
     client: TestClient,
 ) -> None:

@@ -22,3 +22,8 @@ async def health() -> Health:
 async def ready(registry: Registry) -> Readiness:
     """200 once every model is loaded and warm; 503 with not_ready before."""
     return Readiness(status="ready", models=registry.names, default_model=registry.default_name)
+
+
+# Uptime monitors and load balancers often probe with HEAD: same answers, no body.
+for path, probe in (("/health", health), ("/ready", ready)):
+    router.add_api_route(path, probe, methods=["HEAD"], include_in_schema=False)
