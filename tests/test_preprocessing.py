@@ -242,3 +242,23 @@ def test_canvas_pngs_decode_to_the_same_pixels_as_with_pillow(mode: str) -> None
     assert np.array_equal(np.asarray(decoded.convert("RGBA")), np.asarray(expected))
     if mode != "RGB":
         assert np.asarray(decoded.convert("RGBA"))[..., 3].min() < 255
+
+
+FOUR = [[[30.0, 0.0], [0.0, 70.0], [60.0, 70.0]], [[45.0, 30.0], [45.0, 120.0]]]
+
+
+def test_a_speck_apart_from_the_digit_is_left_out() -> None:
+    clean = preprocessing.strokes_to_mnist(SEVEN)
+    with_tap = preprocessing.strokes_to_mnist([*SEVEN, [[200.0, 150.0]]])
+    with_slip = preprocessing.strokes_to_mnist([[[-60.0, 5.0], [-58.0, 7.0]], *SEVEN])
+    assert np.abs(with_tap - clean).max() < 1e-6
+    assert np.abs(with_slip - clean).max() < 1e-6
+
+
+def test_every_part_of_a_digit_is_kept() -> None:
+    four = [np.asarray(stroke) for stroke in FOUR]
+    assert len(preprocessing.drop_stray_marks(four)) == 2
+    dots = [np.array([[x, y]]) for x in (0.0, 10.0, 20.0) for y in (0.0, 10.0, 20.0)]
+    assert len(preprocessing.drop_stray_marks(dots)) == 9  # a digit drawn in dots
+    close_dot = [np.asarray(SEVEN[0]), np.array([[45.0, 125.0]])]  # a full stop under the 7
+    assert len(preprocessing.drop_stray_marks(close_dot)) == 2

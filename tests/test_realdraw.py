@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from app.inference import load_registry
-from app.preprocessing import image_bytes_to_mnist, strokes_to_mnist
+from app.preprocessing import drop_stray_marks, image_bytes_to_mnist, strokes_to_mnist
 from app.settings import Settings
 from training.canvas import WHITE, CanvasStyle, canvas_png, render_canvas
 from training.pendigits import PenDigit, PendigitsError, read_pendigits, writer_split
@@ -106,6 +106,18 @@ def test_writer_split_keeps_each_writer_on_one_side(
     assert {digit.writer for digit in heldout} == set(range(21, 31))
     assert (len(training), len(heldout)) == (4996, 2498)
     assert {id(d) for d in training} | {id(d) for d in heldout} == {id(d) for d in digits}
+
+
+def test_only_the_visible_specks_of_pendigits_count_as_stray_marks(
+    digits: list[PenDigit],
+) -> None:
+    dropped = [
+        (index, digit.label)
+        for index, digit in enumerate(digits)
+        if len(drop_stray_marks(list(digit.strokes))) < len(digit.strokes)
+    ]
+    # Dots beside two 1s and a 5 of writer 17 and beside a 0 of writer 29.
+    assert dropped == [(1366, 1), (2233, 1), (5451, 0), (6764, 5)]
 
 
 def test_a_digit_without_its_writer_is_refused(tmp_path: Path) -> None:
