@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import bench_predict
+from bench import bench_predict, stages
 from bench.payloads import DIGIT_LABEL
 from tests.conftest import REPO_ROOT
 
@@ -71,3 +71,13 @@ def test_fallback_load_generator_drives_the_ceiling_server(tmp_path: Path) -> No
     ]
     assert all(row["requests"] > 0 and row["errors"] == 0 for row in results["rows"])
     assert results["machine"]["load_generator"].startswith("httpx")
+
+
+def test_stage_timings_cover_every_stage_of_both_requests(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert stages.main(["--repeat", "2"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    names = [row.split(" | ")[0].removeprefix("| ") for row in rows[1:]]
+    assert names == list(stages.stages(stages.Settings().default_model))
+    assert all(float(row.rstrip(" |").rpartition("| ")[2]) > 0 for row in rows[1:])
