@@ -58,6 +58,8 @@ STRAY_MAX_SIZE = 0.08
 STRAY_MIN_GAP = 0.15
 
 ACCEPTED_FORMATS = {"PNG", "JPEG", "WEBP", "GIF", "BMP"}
+# How Pillow opens 16-bit grayscale PNGs.
+SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I"}
 # PNG modes (8 bits a channel, what a canvas exports) that libspng decodes faster than Pillow;
 # it leaves out a transparent colour (tRNS), so those go to Pillow.
 FAST_PNG_MODES = {"RGB", "RGBA"}
@@ -115,12 +117,20 @@ def decode_png_fast(data: bytes, size: tuple[int, int]) -> Image.Image:
     return Image.frombuffer("RGBA", size, pixels, "raw", "RGBA", 0, 1)
 
 
+def sixteen_to_eight_bits(image: Image.Image) -> Image.Image:
+    """A 16-bit grayscale image as 8-bit "L" with its greys kept (convert("L") clips at 255)."""
+    levels = np.clip(np.asarray(image, dtype=np.int64), 0, 65535)
+    return Image.fromarray(((levels * 255 + 32767) // 65535).astype(np.uint8), mode="L")
+
+
 def image_to_ink(image: Image.Image) -> np.ndarray:
     """Ink map as uint8 0..255 (255 = ink), whatever the mode, transparency or polarity.
 
     Stays in 8 bits: this runs on every pixel of the upload, so it must be cheap; floats come
     later, on the cropped digit only.
     """
+    if image.mode in SIXTEEN_BIT_MODES:
+        image = sixteen_to_eight_bits(image)
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         if image.mode not in ("RGBA", "LA"):
             image = image.convert("RGBA")

@@ -262,3 +262,14 @@ def test_every_part_of_a_digit_is_kept() -> None:
     assert len(preprocessing.drop_stray_marks(dots)) == 9  # a digit drawn in dots
     close_dot = [np.asarray(SEVEN[0]), np.array([[45.0, 125.0]])]  # a full stop under the 7
     assert len(preprocessing.drop_stray_marks(close_dot)) == 2
+
+
+def test_a_sixteen_bit_grayscale_png_keeps_its_grey_levels() -> None:
+    canvas = np.full((300, 300), 255, dtype=np.uint8)
+    canvas[60:240, 140:160] = 0
+    canvas[60:240, 139] = canvas[60:240, 160] = 128  # antialiased edges
+    eight_bit = preprocessing.image_bytes_to_mnist(encode(Image.fromarray(canvas)))
+    deep = Image.fromarray(canvas.astype(np.uint16) * 257)
+    assert deep.mode == "I;16"
+    sixteen_bit = preprocessing.image_bytes_to_mnist(encode(deep))
+    assert np.abs(sixteen_bit - eight_bit).max() < 0.01

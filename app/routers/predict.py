@@ -1,8 +1,8 @@
 """POST /predict and /predict/batch: a drawing in, ten probabilities out.
 
 Parsing, preprocessing and inference are CPU work, so they run in the app's small pool of worker
-threads (settings.worker_threads), in one hop, never on the event loop. Responses are serialised once, by hand, from plain dicts: this is the
-hot path.
+threads (settings.worker_threads), in one hop, never on the event loop. Responses are serialised
+once, by hand, from plain dicts: this is the hot path.
 """
 
 import json
