@@ -7,11 +7,11 @@ Nothing happens at import; ``create_app`` is the factory uvicorn calls in each w
 import json
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import Any
 
-import anyio
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -176,8 +176,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     registry = load_registry(settings.model_dir, settings.default_model)
     registry.warm_up()
     # Preprocessing and inference hold the GIL most of the time: two threads keep a worker busy,
-    # where anyio's default of 40 only adds memory and contention.
-    app.state.cpu_limiter = anyio.CapacityLimiter(settings.worker_threads)
+    # where Starlette's default pool of 40 only adds memory and contention.
+    cpu_pool = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="digitdraw-cpu")
+    app.state.cpu_pool = cpu_pool
     app.state.registry = registry
     logger.info(
         "Serving models %s (default %s) from %s",
@@ -187,6 +188,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     yield
     app.state.registry = None
+    cpu_pool.shutdown(wait=True)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
