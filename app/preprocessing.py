@@ -89,11 +89,8 @@ def decode_image(data: bytes, max_pixels: int = 4096 * 4096, max_side: int = 409
             f"and {max_pixels} pixels in all. Scale it down and send it again."
         )
     try:
-        if (
-            image.format == "PNG"
-            and image.mode in FAST_PNG_MODES
-            and not image.info.get("transparency")
-        ):
+        fast = image.format == "PNG" and image.mode in FAST_PNG_MODES
+        if fast and "transparency" not in image.info:
             return decode_png_fast(data, image.size)
         image.seek(0)  # first frame of an animated GIF or WebP
         image.load()
