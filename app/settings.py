@@ -29,8 +29,9 @@ class Settings(BaseSettings):
     access_log: bool = Field(
         False, description="Log every request (a drawing class sends hundreds a second)."
     )
-    # Measured with 10 connections on 2 cores: 2 threads a worker beat 1 (no overlap with the
-    # event loop) and 4 (they fight over the GIL: +25% CPU a request).
+    # Measured with 10 connections on 2 cores: 1 and 2 threads a worker served about alike
+    # (within this machine's run-to-run noise); 4 fought over the GIL and cost ~25% more CPU a
+    # request. 2 keep a slow request (a large image, a batch) from stalling the others.
     worker_threads: int = Field(
         2, ge=1, le=64, description="Threads per worker that prepare drawings and run models."
     )
