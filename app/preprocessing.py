@@ -57,6 +57,12 @@ WORK_STROKE_WIDTH = STROKE_WIDTH * WORK_SIDE / DIGIT_BOX * math.pi / 4
 STRAY_MAX_SIZE = 0.08
 STRAY_MIN_GAP = 0.15
 
+# A border whose greys spread over more than this (5th to 95th percentile) is not one even
+# background, e.g. a photo of paper under uneven light; a canvas export spreads over 0.
+EVEN_BACKGROUND_SPREAD = 12
+BACKGROUND_SIDE = 64  # resolution (longer side) at which an uneven background is estimated
+BACKGROUND_WINDOW = 1 / 8  # share of the image over which the background may be taken as flat
+
 ACCEPTED_FORMATS = {"PNG", "JPEG", "WEBP", "GIF", "BMP"}
 # How Pillow opens 16-bit grayscale PNGs.
 SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I"}
@@ -144,10 +150,37 @@ def image_to_ink(image: Image.Image) -> np.ndarray:
     else:
         gray = np.asarray(image.convert("L"))
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    background = int(np.median(border))
+    low, high = np.percentile(border, (5, 95))
+    if high - low > EVEN_BACKGROUND_SPREAD:
+        return ink_on_uneven_background(gray, light=float(np.median(border)) > 127)
+    background = np.int16(np.median(border))
     # A light background means dark ink, as on paper: flip it to white ink on black.
-    ink = background - gray.astype(np.int16) if background > 127 else gray - np.int16(background)
+    ink = background - gray.astype(np.int16) if background > 127 else gray - background
     return np.clip(ink, 0, 255).astype(np.uint8)
+
+
+def ink_on_uneven_background(gray: np.ndarray, light: bool) -> np.ndarray:
+    """Ink map of a photo, say, of paper under uneven light, where one background level would
+    turn shadows into ink.
+
+    The background under each pixel is estimated at BACKGROUND_SIDE resolution, with the ink
+    wiped out, and scaled back up. Light multiplies what paper reflects, so dark ink is measured
+    as the share of light it takes away.
+    """
+    height, width = fit_box(*gray.shape, BACKGROUND_SIDE)
+    small = np.asarray(
+        Image.fromarray(gray).resize((width, height), Image.Resampling.BOX), dtype=np.float32
+    )
+    radius = max(1, round(BACKGROUND_SIDE * BACKGROUND_WINDOW / 2))
+    # A morphological closing (opening, under light ink): wipes out strokes thinner than the
+    # window, yet leaves a smooth slope of light where it is instead of lifting it.
+    wipe, restore = (np.maximum, np.minimum) if light else (np.minimum, np.maximum)
+    surface = square_filter(square_filter(small, radius, wipe, edge=True), radius, restore, True)
+    resized = Image.fromarray(surface, mode="F").resize(gray.shape[::-1], Image.Resampling.BILINEAR)
+    background = np.asarray(resized)
+    ink = 255.0 * (background - gray) / np.maximum(background, 1.0) if light else gray - background
+    ink -= np.median(ink)  # the haze left by grain and noise, which most of a photo is
+    return np.clip(np.rint(ink), 0, 255).astype(np.uint8)
 
 
 def ink_bounding_box(ink: np.ndarray, full_scale: float = 255.0) -> tuple[int, int, int, int]:
@@ -195,10 +228,15 @@ def with_margin(image: np.ndarray, margin: int) -> np.ndarray:
     return framed
 
 
-def square_filter(image: np.ndarray, radius: int, reduce: np.ufunc) -> np.ndarray:
-    """Max (np.maximum) or min (np.minimum) over a (2r+1)-square, zero outside: separable."""
+def square_filter(
+    image: np.ndarray, radius: int, reduce: np.ufunc, edge: bool = False
+) -> np.ndarray:
+    """Max, min or sum (np.maximum, np.minimum, np.add) over a (2r+1)-square: separable.
+
+    Outside the image counts as zero, or with `edge` as the nearest edge pixel.
+    """
     height, width = image.shape
-    padded = with_margin(image, radius)
+    padded = np.pad(image, radius, mode="edge") if edge else with_margin(image, radius)
     span = 2 * radius + 1
     across = reduce.reduce([padded[:, i : i + width] for i in range(span)])
     return reduce.reduce([across[i : i + height] for i in range(span)])
