@@ -187,15 +187,33 @@ def ink_on_uneven_background(gray: np.ndarray, light: bool) -> np.ndarray:
 def ink_bounding_box(ink: np.ndarray, full_scale: float = 255.0) -> tuple[int, int, int, int]:
     """(top, left, bottom, right), exclusive, of the ink; EmptyInput when there is none.
 
-    `full_scale` is the value of full ink (255 for uint8 maps, 1.0 for float ones).
+    `full_scale` is the value of full ink (255 for uint8 maps, 1.0 for float ones). A speck set
+    apart from the rest (see STRAY_MAX_SIZE) does not stretch the box.
     """
     peak = float(ink.max()) if ink.size else 0.0
     if peak < MIN_CONTRAST * full_scale:
         raise EmptyInput("No ink found: draw a digit, then send the drawing.")
     mask = ink >= INK_THRESHOLD * peak
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
+    top, bottom = main_span(mask.any(axis=1))
+    left, right = main_span(mask[top:bottom].any(axis=0))
+    return top, left, bottom, right
+
+
+def main_span(filled: np.ndarray) -> tuple[int, int]:
+    """Start and end (exclusive) of the ink along one axis, without a small part at either end
+    that an empty gap sets apart from the rest (a stray tap or speck on a canvas or photo)."""
+    where = np.flatnonzero(filled)
+    start, end = int(where[0]), int(where[-1]) + 1
+    extent = end - start
+    gaps = np.flatnonzero(np.diff(where) - 1 > STRAY_MIN_GAP * extent)
+    if len(gaps) == 0:
+        return start, end
+    first_part_end, last_part_start = int(where[gaps[0]]) + 1, int(where[gaps[-1] + 1])
+    if first_part_end - start <= STRAY_MAX_SIZE * extent:
+        start = int(where[gaps[0] + 1])
+    if end - last_part_start <= STRAY_MAX_SIZE * extent and last_part_start > start:
+        end = int(where[gaps[-1]]) + 1
+    return start, end
 
 
 def resize(array: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -307,3 +307,30 @@ def test_a_photo_under_uneven_light_comes_back_like_the_scan(
     # picture, as for a canvas, turns the pencil photo's shadow into ink: 0.147 on average.
     assert np.mean(differences) < 0.05
     assert max(differences) < 0.13
+
+
+def canvas_with_bars(bars: list[tuple[int, int, int, int]]) -> bytes:
+    """Black rectangles (top, left, bottom, right) on a white 300x300 canvas, as PNG."""
+    canvas = np.full((300, 300), 255, dtype=np.uint8)
+    for top, left, bottom, right in bars:
+        canvas[top:bottom, left:right] = 0
+    return encode(Image.fromarray(canvas))
+
+
+def test_a_speck_on_a_canvas_does_not_shrink_the_digit() -> None:
+    seven = [(40, 100, 55, 190), (55, 170, 220, 185)]
+    clean = preprocessing.image_bytes_to_mnist(canvas_with_bars(seven))
+    for speck in [(270, 280, 274, 284), (100, 10, 104, 14), (0, 150, 4, 154)]:
+        specked = preprocessing.image_bytes_to_mnist(canvas_with_bars([*seven, speck]))
+        assert np.abs(specked - clean).max() < 1e-6, speck
+    # A dot just above the bar is part of the drawing (a gap under 15% of its height): kept.
+    dotted = preprocessing.image_bytes_to_mnist(canvas_with_bars([*seven, (25, 150, 29, 154)]))
+    assert np.abs(dotted - clean).max() > 0.5
+
+
+def test_separate_large_parts_of_a_drawing_are_all_kept() -> None:
+    # Two bars far apart, each too large to be a speck: the box spans both.
+    ink = preprocessing.image_to_ink(
+        preprocessing.decode_image(canvas_with_bars([(50, 40, 250, 60), (50, 240, 250, 260)]))
+    )
+    assert preprocessing.ink_bounding_box(ink) == (50, 40, 250, 260)
