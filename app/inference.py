@@ -120,6 +120,7 @@ class ModelRegistry:
 
 
 def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, streamed (the one digest of cards, training and the server)."""
     with path.open("rb") as file:
         return hashlib.file_digest(file, "sha256").hexdigest()
 
