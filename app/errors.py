@@ -5,6 +5,11 @@ wrong and how to fix it, and the HTTP status it maps to.
 """
 
 
+def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+    """The one error shape of the API: {"error": {"code", "message"}}."""
+    return {"error": {"code": code, "message": message}}
+
+
 class InputError(ValueError):
     """Client input we cannot use; never a server fault."""
 

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.dependencies import InvalidRequest, NotReady, field_path
-from app.errors import InputError
+from app.errors import InputError, error_body
 from app.inference import load_registry
 from app.routers import health, models, pages, predict
 from app.schemas import add_request_schemas
@@ -68,8 +68,8 @@ class BodyTooLarge(InputError):
 def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> Response:
-    """The one error shape of the API: {"error": {"code", "message"}}."""
-    body = json.dumps({"error": {"code": code, "message": message}})
+    """An error response in the API's one shape (app.errors.error_body)."""
+    body = json.dumps(error_body(code, message))
     return Response(body, status, {**NOSNIFF, **(headers or {})}, media_type="application/json")
 
 

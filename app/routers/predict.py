@@ -24,7 +24,7 @@ from app.dependencies import (
     read_batch_body,
     read_predict_body,
 )
-from app.errors import InputError
+from app.errors import InputError, error_body
 from app.inference import Model, ModelRegistry
 from app.schemas import BATCH_BODY, ERROR_RESPONSES, PREDICT_BODY, BatchResponse, Prediction
 from app.settings import Settings
@@ -76,10 +76,6 @@ def predict_drawing(drawing: Drawing, model: Model, settings: Settings) -> dict[
     }
 
 
-def error_item(error: InputError) -> dict[str, Any]:
-    return {"error": {"code": error.code, "message": error.message}}
-
-
 def predict_item(
     item: Any, default_model: str | None, registry: ModelRegistry, settings: Settings
 ) -> dict[str, Any]:
@@ -89,7 +85,7 @@ def predict_item(
         model = registry.get(default_model if drawing.model is None else drawing.model)
         return predict_drawing(drawing, model, settings)
     except InputError as error:
-        return error_item(error)
+        return error_body(error.code, error.message)
 
 
 def answer_one(body: bytes | Drawing, registry: ModelRegistry, settings: Settings) -> bytes:
