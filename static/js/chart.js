@@ -9,6 +9,7 @@ const MIN_LABELLED = 0.005;
 
 export class BarChart {
   #bars;
+  #labels; // each bar's .bar-value, looked up once: show() runs on every live answer
   #formatPercent;
 
   /**
@@ -18,6 +19,7 @@ export class BarChart {
   constructor(list, formatPercent) {
     this.#bars = [...list.querySelectorAll("[data-digit]")]
       .sort((a, b) => Number(a.dataset.digit) - Number(b.dataset.digit));
+    this.#labels = this.#bars.map((bar) => bar.querySelector(".bar-value"));
     this.#formatPercent = formatPercent;
   }
 
@@ -29,17 +31,17 @@ export class BarChart {
       bar.style.setProperty("--p", String(probability));
       // "0%" over most bars is noise; the bar itself still shows how small the share is.
       const shown = probability >= MIN_LABELLED ? this.#formatPercent(probability) : "";
-      bar.querySelector(".bar-value").textContent = shown;
+      this.#labels[digit].textContent = shown;
       bar.classList.toggle("is-top", digit === top);
     });
   }
 
   clear() {
-    for (const bar of this.#bars) {
+    this.#bars.forEach((bar, digit) => {
       bar.dataset.prob = "";
       bar.style.setProperty("--p", "0");
-      bar.querySelector(".bar-value").textContent = "";
+      this.#labels[digit].textContent = "";
       bar.classList.remove("is-top");
-    }
+    });
   }
 }

@@ -2,7 +2,7 @@
  * The drawing page: wires the pad, the live predictor, the chart, the model selector, the buttons
  * and the keyboard shortcuts. Addresses and words come from data- attributes of #app.
  *
- * #app's data-state says where the page is, for people (styles) and tests alike:
+ * #app's data-state says where the page is, for tests and tools that watch the page:
  * idle (nothing drawn), pending (the answer on screen is not yet for this drawing),
  * ready (the answer on screen is for this drawing and model), error (no answer, a message instead).
  */
@@ -88,24 +88,22 @@ function showResult(result) {
 }
 
 /** No answer at all rather than a stale one: the digit, bars and preview go with the message. */
-function showError(message) {
+function showNoAnswer(state, message = "") {
   shown = null;
   showAnswer("", "");
   chart.clear();
   showPreview("");
   view.error.textContent = message;
   view.announce.textContent = "";
-  setState("error");
+  setState(state);
+}
+
+function showError(message) {
+  showNoAnswer("error", message);
 }
 
 function showIdle() {
-  shown = null;
-  showAnswer("", "");
-  chart.clear();
-  showPreview("");
-  view.error.textContent = "";
-  view.announce.textContent = "";
-  setState("idle");
+  showNoAnswer("idle");
 }
 
 function showPending() {
@@ -135,8 +133,9 @@ function updateTools() {
 }
 
 function onPadChange(event) {
-  updateTools();
   const { reason } = event.detail;
+  // A growing stroke changes no button (every pointer move lands here): skip that work.
+  if (reason !== "extend") updateTools();
   if (pad.isEmpty()) {
     predictor.cancel();
     showIdle();
