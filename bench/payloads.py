@@ -45,11 +45,11 @@ def canvas_strokes() -> Strokes:
     return [np.round((points - low) * scale + offset, 1).tolist() for points in arrays]
 
 
-def render_canvas_png(strokes: Strokes, transparent: bool = False) -> bytes:
-    """Black strokes on a white (or transparent) pad, encoded as the browser's RGBA PNG."""
+def render_canvas_png(strokes: Strokes) -> bytes:
+    """Black strokes on a white pad, encoded as the browser's RGBA PNG."""
     side = CANVAS_SIDE * SUPERSAMPLE
     radius = BRUSH_WIDTH * SUPERSAMPLE / 2
-    background = (0, 0, 0, 0) if transparent else (255, 255, 255, 255)
+    background = (255, 255, 255, 255)
     ink = (0, 0, 0, 255)
     canvas = Image.new("RGBA", (side, side), background)
     pen = ImageDraw.Draw(canvas)
@@ -65,9 +65,9 @@ def render_canvas_png(strokes: Strokes, transparent: bool = False) -> bytes:
     return buffer.getvalue()
 
 
-def png_request_body(transparent: bool = False) -> bytes:
+def png_request_body() -> bytes:
     """JSON body {"image": "data:image/png;base64,..."} as the page posts it."""
-    png = render_canvas_png(canvas_strokes(), transparent)
+    png = render_canvas_png(canvas_strokes())
     data_url = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
     return json.dumps({"image": data_url}).encode()
 

@@ -10,7 +10,6 @@ the one the server uses, as the baseline for that stage.
 """
 
 import argparse
-import base64
 import io
 import json
 import statistics
@@ -53,7 +52,7 @@ def stages(model_name: str) -> dict[str, Callable[[], object]]:
     registry.warm_up()
     model = registry.get(model_name)
     png_body, strokes_body = png_request_body(), strokes_request_body()
-    png = base64.b64decode(json.loads(png_body)["image"].partition(",")[2])
+    png = preprocessing.decode_base64_image(json.loads(png_body)["image"])
     image = preprocessing.decode_image(png)
     ink = preprocessing.image_to_ink(image)
     digit = preprocessing.ink_to_mnist(ink)

@@ -29,7 +29,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-READY = '#app[data-state="ready"]'
 SETTLED = '#app[data-state="ready"], #app[data-state="error"]'
 WAIT_MS = 15_000  # generous: two CPU cores shared with the server and the rest of the suite
 PAD_MARGIN = 0.12  # share of the pad left empty around a replayed digit, as people leave it
