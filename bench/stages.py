@@ -59,7 +59,7 @@ def stages(model_name: str) -> dict[str, Callable[[], object]]:
     strokes = json.loads(strokes_body)["strokes"]
     return {
         "PNG decode, Pillow (baseline)": lambda: pillow_decode(png),
-        "PNG decode, server (libspng)": lambda: preprocessing.decode_image(png),
+        "PNG decode, server (libdeflate + libspng)": lambda: preprocessing.decode_image(png),
         "ink map (polarity, alpha)": lambda: preprocessing.image_to_ink(image),
         "crop, stroke width, 20x20, centre": lambda: preprocessing.ink_to_mnist(ink),
         "model (LiteRT invoke)": lambda: model.predict(digit[np.newaxis] * 255.0),
