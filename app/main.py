@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.dependencies import InvalidRequest, NotReady, field_path
 from app.errors import InputError, error_body
 from app.inference import load_registry
+from app.memory import keep_request_buffers
 from app.routers import health, models, pages, predict
 from app.schemas import add_request_schemas
 from app.settings import REPO_ROOT, Settings
@@ -173,6 +174,7 @@ async def handle_unexpected_error(request: Request, error: Exception) -> Respons
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Load, check and warm every model before the first request is accepted."""
     settings: Settings = app.state.settings
+    keep_request_buffers(settings.malloc_mmap_threshold)
     registry = load_registry(settings.model_dir, settings.default_model)
     registry.warm_up()
     # Preprocessing and inference hold the GIL most of the time: two threads keep a worker busy,

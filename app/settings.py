@@ -35,3 +35,9 @@ class Settings(BaseSettings):
     worker_threads: int = Field(
         2, ge=1, le=64, description="Threads per worker that prepare drawings and run models."
     )
+    malloc_mmap_threshold: int = Field(
+        4 * 1024 * 1024,
+        ge=0,
+        description="Buffers up to this many bytes are reused from the heap, not mapped afresh "
+        "for every request (glibc malloc; see app/memory.py); 0 keeps the C library's default.",
+    )
