@@ -51,7 +51,8 @@ def with_stored_image_data(data: bytes) -> bytes:
     filtered = deflate.zlib_decompress(compressed, height * row_bytes)
     if len(filtered) != height * row_bytes:
         raise ValueError("image data shorter than the header says")
-    return PNG_SIGNATURE + header + chunk(b"IDAT", stored_zlib_stream(filtered)) + IEND_CHUNK
+    idat = chunk_parts(b"IDAT", stored_zlib_parts(filtered))
+    return b"".join([PNG_SIGNATURE, header, *idat, IEND_CHUNK])  # the one copy of the pixels
 
 
 def header_and_image_data(data: bytes) -> tuple[bytes, bytes]:
@@ -89,16 +90,25 @@ def chunks(data: bytes) -> Iterator[tuple[bytes, memoryview, bytes]]:
 
 
 def chunk(kind: bytes, payload: bytes) -> bytes:
-    crc = deflate.crc32(payload, deflate.crc32(kind))
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+    return b"".join(chunk_parts(kind, [payload]))
 
 
-def stored_zlib_stream(raw: bytes) -> bytes:
-    """`raw` as a zlib stream of stored (uncompressed) deflate blocks."""
-    parts = [ZLIB_HEADER]
+def chunk_parts(kind: bytes, payload: list[bytes | memoryview]) -> list[bytes | memoryview]:
+    """A chunk around a payload given in parts, still in parts (joined once, by the caller)."""
+    crc = deflate.crc32(kind)
+    for part in payload:
+        crc = deflate.crc32(part, crc)
+    length = sum(len(part) for part in payload)
+    return [struct.pack(">I", length) + kind, *payload, struct.pack(">I", crc)]
+
+
+def stored_zlib_parts(raw: bytes) -> list[bytes | memoryview]:
+    """`raw` as a zlib stream of stored (uncompressed) deflate blocks, in parts: no copying."""
+    view = memoryview(raw)
+    parts: list[bytes | memoryview] = [ZLIB_HEADER]
     for start in range(0, len(raw), STORED_BLOCK_MAX):
-        block = raw[start : start + STORED_BLOCK_MAX]
+        block = view[start : start + STORED_BLOCK_MAX]
         is_final = start + STORED_BLOCK_MAX >= len(raw)
         parts += [struct.pack("<BHH", is_final, len(block), len(block) ^ 0xFFFF), block]
     parts.append(struct.pack(">I", deflate.adler32(raw)))
-    return b"".join(parts)
+    return parts
