@@ -7,7 +7,6 @@ Nothing happens at import; ``create_app`` is the factory uvicorn calls in each w
 import json
 import logging
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import Any
@@ -28,6 +27,7 @@ from app.memory import keep_request_buffers
 from app.routers import health, models, pages, predict
 from app.schemas import add_request_schemas
 from app.settings import REPO_ROOT, Settings
+from app.worker_threads import WorkerThreads
 
 logger = logging.getLogger(__name__)
 
@@ -177,10 +177,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     keep_request_buffers(settings.malloc_mmap_threshold)
     registry = load_registry(settings.model_dir, settings.default_model)
     registry.warm_up()
-    # Preprocessing and inference hold the GIL most of the time: two threads keep a worker busy,
-    # where Starlette's default pool of 40 only adds memory and contention.
-    cpu_pool = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="digitdraw-cpu")
-    app.state.cpu_pool = cpu_pool
+    # Preprocessing and inference hold the GIL most of the time: more threads than these two
+    # (Starlette's default pool has 40) only add memory and contention.
+    worker_threads = WorkerThreads()
+    app.state.worker_threads = worker_threads
     app.state.registry = registry
     logger.info(
         "Serving models %s (default %s) from %s",
@@ -190,7 +190,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     yield
     app.state.registry = None
-    cpu_pool.shutdown(wait=True)
+    worker_threads.shutdown()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -29,11 +29,11 @@ class Settings(BaseSettings):
     access_log: bool = Field(
         False, description="Log every request (a drawing class sends hundreds a second)."
     )
-    # Measured with 10 connections on 2 cores: 1 and 2 threads a worker served about alike
-    # (within this machine's run-to-run noise); 4 fought over the GIL and cost ~25% more CPU a
-    # request. 2 keep a slow request (a large image, a batch) from stalling the others.
-    worker_threads: int = Field(
-        2, ge=1, le=64, description="Threads per worker that prepare drawings and run models."
+    bulk_body_bytes: int = Field(
+        64 * 1024,
+        ge=0,
+        description="Bodies larger than this (photos, batches) are answered in a thread of their "
+        "own, so that live drawings never wait behind them (see app/worker_threads.py).",
     )
     malloc_mmap_threshold: int = Field(
         4 * 1024 * 1024,

@@ -1,11 +1,10 @@
 """POST /predict and /predict/batch: a drawing in, ten probabilities out.
 
-Parsing, preprocessing and inference are CPU work, so they run in the app's small pool of worker
-threads (settings.worker_threads), in one hop, never on the event loop. Responses are serialised
+Parsing, preprocessing and inference are CPU work, so they run in one of the app's two worker
+threads (app.worker_threads), in one hop, never on the event loop. Responses are serialised
 once, by hand, from plain dicts: this is the hot path.
 """
 
-import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -105,15 +104,20 @@ def answer_batch(body: bytes, registry: ModelRegistry, settings: Settings) -> by
 async def answer_in_worker_thread(
     request: Request, answer: Answer, body: Any, registry: ModelRegistry
 ) -> Response:
-    """Run `answer` off the event loop, in the app's small pool of worker threads.
+    """Run `answer` off the event loop: bulky bodies in one worker thread, drawings in the other.
 
     The handlers take the Request alone and read registry, settings and body themselves:
     solving them as FastAPI dependencies cost about 25 microseconds a request on the hot path.
     """
     state = request.app.state
-    loop = asyncio.get_running_loop()
-    content = await loop.run_in_executor(state.cpu_pool, answer, body, registry, state.settings)
+    bulky = body_size(body) > state.settings.bulk_body_bytes
+    content = await state.worker_threads.run(answer, body, registry, state.settings, bulky=bulky)
     return Response(content, media_type="application/json")
+
+
+def body_size(body: bytes | Drawing) -> int:
+    """Bytes of a JSON body, or of the file of a multipart one."""
+    return len(body) if isinstance(body, bytes) else len(body.data)
 
 
 @router.post(
