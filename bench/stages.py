@@ -5,8 +5,9 @@ Run from the repository root (about 20 seconds):
     .venv/bin/python -m bench.stages [--model robust-cnn] [--repeat 2000]
 
 Each stage runs on the benchmark's own bodies (bench/payloads.py) `--repeat` times, in several
-rounds; the table gives the median round's time per call. Pillow's PNG decoder is timed beside
-the one the server uses, as the baseline for that stage.
+rounds; the table gives the median round's time per call. The whole PNG request is timed again
+after short idle gaps, as a server's threads sleep between requests. Pillow's PNG decoder is
+timed beside the one the server uses, as the baseline for that stage.
 """
 
 import argparse
@@ -21,21 +22,32 @@ from PIL import Image
 
 from app import preprocessing
 from app.inference import load_registry
+from app.memory import keep_request_buffers
 from app.routers.predict import answer_one
 from app.settings import Settings
 from bench.payloads import png_request_body, strokes_request_body
 
 ROUNDS = 7
+WHOLE_PNG = "whole PNG request, in the worker"
+IDLE_MS = (0.2, 1)  # gaps between requests at 1 connection, and at a few hundred a second
 
 
-def per_call_ms(function: Callable[[], object], repeat: int) -> float:
-    """Median over ROUNDS rounds of the time per call, in milliseconds."""
+def per_call_ms(function: Callable[[], object], repeat: int, idle_s: float = 0.0) -> float:
+    """Median over ROUNDS rounds of the time per call, in milliseconds.
+
+    With `idle_s`, the thread sleeps that long before each call (not timed), as a server's
+    threads do between requests at low load: the call then starts on colder caches.
+    """
     rounds = []
     for _ in range(ROUNDS):
-        started = time.perf_counter()
+        spent = 0.0
         for _ in range(repeat):
+            if idle_s:
+                time.sleep(idle_s)
+            started = time.perf_counter()
             function()
-        rounds.append((time.perf_counter() - started) / repeat * 1000)
+            spent += time.perf_counter() - started
+        rounds.append(spent / repeat * 1000)
     return statistics.median(rounds)
 
 
@@ -64,7 +76,7 @@ def stages(model_name: str) -> dict[str, Callable[[], object]]:
         "crop, stroke width, 20x20, centre": lambda: preprocessing.ink_to_mnist(ink),
         "model (LiteRT invoke)": lambda: model.predict(digit[np.newaxis] * 255.0),
         "28x28 preview PNG data URL": lambda: preprocessing.to_png_data_url(digit),
-        "whole PNG request, in the worker": lambda: answer_one(png_body, registry, settings),
+        WHOLE_PNG: lambda: answer_one(png_body, registry, settings),
         "strokes to 28x28": lambda: preprocessing.strokes_to_mnist(strokes),
         "whole strokes request, in the worker": lambda: answer_one(
             strokes_body, registry, settings
@@ -77,9 +89,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=Settings().default_model)
     parser.add_argument("--repeat", type=int, default=2000, help="calls per round")
     options = parser.parse_args(argv)
+    keep_request_buffers(Settings().malloc_mmap_threshold)  # as the server does at start-up
     print(f"| stage ({options.model}) | ms per call |\n|---|---:|")
-    for name, function in stages(options.model).items():
+    named_stages = stages(options.model)
+    for name, function in named_stages.items():
         print(f"| {name} | {per_call_ms(function, options.repeat):.3f} |")
+    whole_png = named_stages[WHOLE_PNG]
+    for idle_ms in IDLE_MS:
+        timing = per_call_ms(whole_png, max(options.repeat // 10, 1), idle_ms / 1000)
+        print(f"| {WHOLE_PNG}, after {idle_ms} ms idle | {timing:.3f} |")
     return 0
 
 

@@ -79,5 +79,6 @@ def test_stage_timings_cover_every_stage_of_both_requests(
     assert stages.main(["--repeat", "2"]) == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
     names = [row.split(" | ")[0].removeprefix("| ") for row in rows[1:]]
-    assert names == list(stages.stages(stages.Settings().default_model))
+    idle_rows = [f"{stages.WHOLE_PNG}, after {idle} ms idle" for idle in stages.IDLE_MS]
+    assert names == [*stages.stages(stages.Settings().default_model), *idle_rows]
     assert all(float(row.rstrip(" |").rpartition("| ")[2]) > 0 for row in rows[1:])
