@@ -204,6 +204,8 @@ def main_span(filled: np.ndarray) -> tuple[int, int]:
     where = np.flatnonzero(filled)
     start, end = int(where[0]), int(where[-1]) + 1
     extent = end - start
+    if extent == len(where):  # no gap at all: the usual case, settled without np.diff
+        return start, end
     gaps = np.flatnonzero(np.diff(where) - 1 > STRAY_MIN_GAP * extent)
     if len(gaps) == 0:
         return start, end
