@@ -21,16 +21,20 @@ M_MMAP_THRESHOLD = -3
 def keep_request_buffers(mmap_threshold: int) -> bool:
     """Serve blocks up to `mmap_threshold` bytes from the heap and keep freed ones for reuse.
 
-    The heap is trimmed only past twice that much free memory at its top. False, changing
-    nothing, when the threshold is 0 or the C library has no mallopt (musl, macOS, Windows).
+    The heap is trimmed only past twice that much free memory at its top. False when the
+    threshold is 0 (nothing changed) or the C library refused or has no mallopt (musl, macOS,
+    Windows).
     """
     if mmap_threshold <= 0:
         return False
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError, TypeError):
+        logger.info("No mallopt in this C library: request buffers use its default thresholds")
         return False
-    kept = mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1
-    kept = kept and mallopt(M_TRIM_THRESHOLD, 2 * mmap_threshold) == 1
-    logger.debug("malloc mmap threshold %d bytes: %s", mmap_threshold, "set" if kept else "refused")
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    kept = mallopt(M_TRIM_THRESHOLD, 2 * mmap_threshold) == 1
+    kept = kept and mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1
+    if not kept:
+        logger.warning("malloc refused an mmap threshold of %d bytes", mmap_threshold)
     return kept

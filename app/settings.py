@@ -33,11 +33,12 @@ class Settings(BaseSettings):
         64 * 1024,
         ge=0,
         description="Bodies larger than this (photos, batches) are answered in a thread of their "
-        "own, so that live drawings never wait behind them (see app/worker_threads.py).",
+        "own, so that live drawings do not queue behind them (see app/worker_threads.py).",
     )
     malloc_mmap_threshold: int = Field(
         4 * 1024 * 1024,
         ge=0,
+        le=32 * 1024 * 1024,  # glibc's own ceiling for its adjusted threshold
         description="Buffers up to this many bytes are reused from the heap, not mapped afresh "
         "for every request (glibc malloc; see app/memory.py); 0 keeps the C library's default.",
     )

@@ -1,7 +1,10 @@
 """Per-request buffers stay in the heap: an image request costs no fresh pages (app/memory.py)."""
 
+import platform
 import subprocess
 import sys
+
+import pytest
 
 from app.memory import keep_request_buffers
 from bench.payloads import png_request_body
@@ -50,10 +53,11 @@ def faults_per_request(mmap_threshold: int) -> tuple[str, float]:
     return applied.decode(), float(faults)
 
 
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt thresholds are glibc's")
 def test_image_requests_fault_in_no_fresh_pages() -> None:
     applied, faults = faults_per_request(4 * 1024 * 1024)
     assert applied == "True"
-    assert faults < 5  # about 180 a request with glibc's own thresholds
+    assert faults < 5  # about 200 a request here with glibc's own thresholds
 
 
 def test_a_zero_threshold_leaves_the_allocator_alone() -> None:
