@@ -73,12 +73,13 @@ def header_and_image_data(data: bytes) -> tuple[bytes, bytes]:
     if not data.startswith(PNG_SIGNATURE):
         raise ValueError("not a PNG")
     parts = chunks(data)
-    kind, _, header = next(parts, (b"", None, b""))
-    if kind != b"IHDR" or len(header) != 25:
+    kind, payload = next(parts, (b"", b""))
+    if kind != b"IHDR" or len(payload) != 13:
         raise ValueError("the first chunk is not an IHDR")
+    header = data[8:33]  # the whole first chunk: length, kind, payload, CRC
     image_data: list[memoryview] = []
     after_image_data = False
-    for kind, payload, _ in parts:
+    for kind, payload in parts:
         if kind == b"IEND":
             break
         if kind == b"IDAT":
@@ -97,8 +98,8 @@ def header_and_image_data(data: bytes) -> tuple[bytes, bytes]:
     return header, b"".join(image_data)
 
 
-def chunks(data: bytes) -> Iterator[tuple[bytes, memoryview, bytes]]:
-    """(kind, payload, whole chunk) for each chunk after the signature; ValueError on a bad CRC."""
+def chunks(data: bytes) -> Iterator[tuple[bytes, memoryview]]:
+    """(kind, payload) for each chunk after the signature; ValueError on a bad CRC."""
     view = memoryview(data)
     position = len(PNG_SIGNATURE)
     while position + 12 <= len(data):
@@ -110,7 +111,7 @@ def chunks(data: bytes) -> Iterator[tuple[bytes, memoryview, bytes]]:
         (crc,) = struct.unpack_from(">I", data, end - 4)
         if deflate.crc32(view[position + 4 : end - 4]) != crc:
             raise ValueError(f"bad CRC in a {kind!r} chunk")
-        yield kind, view[position + 8 : end - 4], data[position:end]
+        yield kind, view[position + 8 : end - 4]
         position = end
 
 

@@ -4,7 +4,7 @@ One thread takes the drawings (the page's live requests, API calls with a canvas
 bulky requests (bodies over settings.bulk_body_bytes: photos, batches), so a class's drawings do
 not queue behind a photo. The body's size is the sign of a slow request: cheap to know before any
 work, and right for what people send (a small file that unpacks into a huge image still runs
-with the drawings). Measured on 2 cores with a 280x280 canvas PNG (quickload, 8 s runs):
+with the drawings). Measured on 2 cores, a 280x280 canvas PNG, wrk for 8 s on `python -m app`:
 - a shared pool of two threads handed requests to both in turn, each time waking a thread on a
   cold core: ~0.2 ms more CPU a request, ~740 instead of ~860-910 requests/s at 1 connection;
 - two threads busy at once fight over the GIL: 1 worker at 10 connections served ~630 requests/s
