@@ -37,7 +37,7 @@ def decode_rgba(data: bytes, size: tuple[int, int]) -> np.ndarray:
     A file the fast path does not take goes to libspng unchanged, so its errors and oddities are
     handled as libspng alone handles them.
     """
-    with contextlib.suppress(ValueError, struct.error, deflate.DeflateError):
+    with contextlib.suppress(ValueError, deflate.DeflateError):
         data = with_stored_image_data(data, size)
     return pyspng.load(data, format="RGBA")
 
@@ -113,11 +113,6 @@ def chunks(data: bytes) -> Iterator[tuple[bytes, memoryview]]:
             raise ValueError(f"bad CRC in a {kind!r} chunk")
         yield kind, view[position + 8 : end - 4]
         position = end
-
-
-def chunk(kind: bytes, payload: bytes) -> bytes:
-    """One whole chunk: length, kind, payload, CRC."""
-    return b"".join(chunk_parts(kind, [payload]))
 
 
 def chunk_parts(kind: bytes, payload: list[bytes | memoryview]) -> list[bytes | memoryview]:

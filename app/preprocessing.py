@@ -183,12 +183,13 @@ def ink_on_uneven_background(gray: np.ndarray, light: bool) -> np.ndarray:
     return np.clip(np.rint(ink), 0, 255).astype(np.uint8)
 
 
-def ink_bounding_box(ink: np.ndarray, full_scale: float = 255.0) -> tuple[int, int, int, int]:
+def ink_bounding_box(ink: np.ndarray) -> tuple[int, int, int, int]:
     """(top, left, bottom, right), exclusive, of the ink; EmptyInput when there is none.
 
-    `full_scale` is the value of full ink (255 for uint8 maps, 1.0 for float ones). A speck set
-    apart from the rest (see STRAY_MAX_SIZE) does not stretch the box.
+    Full ink is 255 in a uint8 map and 1.0 in a float one. A speck set apart from the rest (see
+    STRAY_MAX_SIZE) does not stretch the box.
     """
+    full_scale = 255.0 if ink.dtype == np.uint8 else 1.0
     peak = float(ink.max()) if ink.size else 0.0
     if peak < MIN_CONTRAST * full_scale:
         raise EmptyInput("No ink found: draw a digit, then send the drawing.")
@@ -299,9 +300,9 @@ def centre_by_mass(digit: np.ndarray) -> np.ndarray:
     return field
 
 
-def crop_to_ink(ink: np.ndarray, full_scale: float) -> np.ndarray:
+def crop_to_ink(ink: np.ndarray) -> np.ndarray:
     """The ink's bounding box as float32 scaled so that its strongest ink is 1."""
-    top, left, bottom, right = ink_bounding_box(ink, full_scale)
+    top, left, bottom, right = ink_bounding_box(ink)
     crop = ink[top:bottom, left:right].astype(np.float32)
     crop /= float(crop.max())
     return crop
@@ -309,8 +310,8 @@ def crop_to_ink(ink: np.ndarray, full_scale: float) -> np.ndarray:
 
 def ink_to_mnist(ink: np.ndarray) -> np.ndarray:
     """Crop to the ink, normalise the stroke, fit to 20x20, centre by mass; values in [0, 1]."""
-    crop = normalise_stroke_width(crop_to_ink(ink, 255.0))
-    crop = crop_to_ink(crop, 1.0)  # thinning may have left empty margins
+    crop = normalise_stroke_width(crop_to_ink(ink))
+    crop = crop_to_ink(crop)  # thinning may have left empty margins
     height, width = fit_box(*crop.shape, DIGIT_BOX)
     digit = np.clip(resize(crop, height, width), 0.0, None)
     digit /= max(float(digit.max()), 1e-6)
@@ -428,9 +429,7 @@ def strokes_to_mnist(
         disc = radius - 0.5
         for x, y in xy:
             pen.ellipse((x - disc, y - disc, x + disc, y + disc), fill=255)
-    ink = np.asarray(canvas, dtype=np.float32) / 255.0
-    top, left, bottom, right = ink_bounding_box(ink, 1.0)
-    ink = ink[top:bottom, left:right]
+    ink = crop_to_ink(np.asarray(canvas))
     height = math.ceil(ink.shape[0] / SUPERSAMPLE) * SUPERSAMPLE
     width = math.ceil(ink.shape[1] / SUPERSAMPLE) * SUPERSAMPLE
     padded = np.zeros((height, width), dtype=np.float32)

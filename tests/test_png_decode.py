@@ -12,12 +12,7 @@ from PIL import Image, PngImagePlugin
 
 from app import png_decode, preprocessing
 from app.errors import UndecodableImage
-
-
-def png_bytes(image: Image.Image, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", **options)
-    return buffer.getvalue()
+from tests.helpers import encode
 
 
 def noisy_image(mode: str, height: int, width: int, seed: int = 5) -> Image.Image:
@@ -29,12 +24,12 @@ def noisy_image(mode: str, height: int, width: int, seed: int = 5) -> Image.Imag
 
 
 def built_png(chunks: list[tuple[bytes, bytes]]) -> bytes:
-    parts = [png_decode.chunk(kind, payload) for kind, payload in chunks]
+    parts = [part for kind, payload in chunks for part in png_decode.chunk_parts(kind, [payload])]
     return png_decode.PNG_SIGNATURE + b"".join(parts)
 
 
-def rgba_header(width: int, height: int, bit_depth: int = 8) -> bytes:
-    return struct.pack(">IIBBBBB", width, height, bit_depth, 6, 0, 0, 0)
+def rgba_header(width: int, height: int, bit_depth: int = 8, interlace: int = 0) -> bytes:
+    return struct.pack(">IIBBBBB", width, height, bit_depth, 6, 0, 0, interlace)
 
 
 def image_data(pixels: np.ndarray) -> bytes:
@@ -55,7 +50,7 @@ def fast_path(data: bytes, size: tuple[int, int]) -> np.ndarray:
 )
 def test_pixels_are_exactly_pillows(mode: str, height: int, width: int) -> None:
     image = noisy_image(mode, height, width)
-    data = png_bytes(image)
+    data = encode(image)
     expected = np.asarray(image.convert("RGBA"))
     assert np.array_equal(fast_path(data, image.size), expected)
     assert np.array_equal(png_decode.decode_rgba(data, image.size), expected)
@@ -63,7 +58,7 @@ def test_pixels_are_exactly_pillows(mode: str, height: int, width: int) -> None:
 
 def test_image_data_is_inflated_once_and_handed_on_uncompressed() -> None:
     image = noisy_image("RGBA", 300, 700)  # 840 KB of rows: many stored blocks
-    data = png_bytes(image)
+    data = encode(image)
     idat = [bytes(payload) for kind, payload in png_decode.chunks(data) if kind == b"IDAT"]
     assert len(idat) > 1  # Pillow splits large image data over several chunks
     filtered = zlib.decompress(b"".join(idat))
@@ -79,7 +74,7 @@ def test_text_and_gamma_chunks_do_not_change_the_pixels() -> None:
     image = noisy_image("RGBA", 40, 40)
     info = PngImagePlugin.PngInfo()
     info.add_text("Software", "a drawing app")
-    data = png_bytes(image, pnginfo=info, gamma=0.45455)
+    data = encode(image, "PNG", pnginfo=info, gamma=0.45455)
     assert np.array_equal(fast_path(data, image.size), np.asarray(image))
 
 
@@ -130,28 +125,26 @@ def test_files_not_laid_out_like_a_canvas_export_are_left_to_libspng(
 
 def test_images_larger_than_a_canvas_are_left_to_libspng() -> None:
     image = noisy_image("RGBA", 1100, 1000)
-    data = png_bytes(image, compress_level=1)
+    data = encode(image, "PNG", compress_level=1)
     with pytest.raises(ValueError, match="larger than a canvas"):
         png_decode.with_stored_image_data(data, image.size)
     assert np.array_equal(png_decode.decode_rgba(data, image.size), np.asarray(image))
 
 
 def test_a_header_other_than_pillows_is_refused() -> None:
-    data = png_bytes(noisy_image("RGBA", 20, 30))
+    data = encode(noisy_image("RGBA", 20, 30))
     with pytest.raises(ValueError, match="IHDR says 30x20, Pillow read 30x21"):
         png_decode.with_stored_image_data(data, (30, 21))
 
 
 def test_interlaced_pngs_are_left_to_libspng() -> None:
-    data = built_png(
-        [(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 6, 0, 0, 1)), (b"IDAT", b"x"), (b"IEND", b"")]
-    )
+    data = built_png([(b"IHDR", rgba_header(4, 4, interlace=1)), (b"IDAT", b"x"), (b"IEND", b"")])
     with pytest.raises(ValueError, match="interlaced"):
         png_decode.with_stored_image_data(data, (4, 4))
 
 
 def test_a_damaged_chunk_is_refused() -> None:
-    data = bytearray(png_bytes(noisy_image("RGBA", 50, 50)))
+    data = bytearray(encode(noisy_image("RGBA", 50, 50)))
     data[60] ^= 0xFF  # inside the first IDAT
     with pytest.raises(ValueError, match="bad CRC"):
         png_decode.with_stored_image_data(bytes(data), (50, 50))
