@@ -42,6 +42,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):  # run as a file (python bench/bench_predict.py), not as a module
     sys.path.insert(0, str(REPO_ROOT))
 
+from app.settings import Settings  # noqa: E402
 from bench.payloads import DIGIT_LABEL, request_bodies  # noqa: E402
 
 DEFAULT_SECONDS = 10  # per scenario; wrk counts whole seconds
@@ -62,8 +63,14 @@ MULTI_WORKER_TARGETS = {10: (1000.0, 30.0), 50: (900.0, 150.0)}  # connections: 
 READY_TARGET_S = 5.0
 RSS_PER_PROCESS_TARGET_MIB = 150.0
 
-# The uvicorn settings `python -m app` runs with by default: info log level, no access log.
-BASELINE_UVICORN_OPTIONS = ("--log-level", "info", "--no-access-log")
+# The uvicorn settings `python -m app` runs with by default (log level, access log), read from
+# the app's own settings so that the baselines follow them.
+APP_DEFAULTS = Settings()
+BASELINE_UVICORN_OPTIONS = (
+    "--log-level",
+    APP_DEFAULTS.log_level,
+    "--access-log" if APP_DEFAULTS.access_log else "--no-access-log",
+)
 
 # One wrk thread POSTs the body file; done() prints a single line for parse_wrk_result.
 WRK_SCRIPT = """\

@@ -58,11 +58,11 @@ def served_app(settings: Settings | None = None) -> Iterator[TestClient]:
         yield client
 
 
-def encode(image: Image.Image, image_format: str = "PNG") -> bytes:
+def encode(image: Image.Image, image_format: str = "PNG", **options: object) -> bytes:
     buffer = io.BytesIO()
     if image_format in ("JPEG", "BMP") and image.mode == "RGBA":
         image = image.convert("RGB")
-    image.save(buffer, format=image_format)
+    image.save(buffer, format=image_format, **options)
     return buffer.getvalue()
 
 

@@ -17,17 +17,12 @@ from app.errors import (
     UndecodableImage,
     UnsupportedImage,
 )
+from tests.helpers import encode
 
 SEVEN = [[[10.0, 10.0], [90.0, 10.0], [40.0, 110.0]]]
 # Digits move by whole pixels, so the centre of mass lands within half a pixel of the centre
 # (exactly half on a tie, plus float32 rounding).
 CENTRE_TOLERANCE = 0.5 + 1e-4
-
-
-def encode(image: Image.Image, image_format: str = "PNG") -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=image_format)
-    return buffer.getvalue()
 
 
 def mnist_on_canvas(digit: np.ndarray, scale: int, rng: np.random.Generator, transparent: bool):
@@ -234,14 +229,14 @@ def test_canvas_pngs_decode_to_the_same_pixels_as_with_pillow(mode: str) -> None
         image = image.convert("RGB")
         if mode != "RGB":
             options["transparency"] = (10, 20, 30)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", **options)
-    decoded = preprocessing.decode_image(buffer.getvalue())
-    expected = Image.open(io.BytesIO(buffer.getvalue())).convert("RGBA")
+    data = encode(image, "PNG", **options)
+    decoded = preprocessing.decode_image(data)
+    expected = Image.open(io.BytesIO(data)).convert("RGBA")
+    decoded_rgba = np.asarray(decoded.convert("RGBA"))
     assert decoded.size == (53, 37)
-    assert np.array_equal(np.asarray(decoded.convert("RGBA")), np.asarray(expected))
+    assert np.array_equal(decoded_rgba, np.asarray(expected))
     if mode != "RGB":
-        assert np.asarray(decoded.convert("RGBA"))[..., 3].min() < 255
+        assert decoded_rgba[..., 3].min() < 255
 
 
 FOUR = [[[30.0, 0.0], [0.0, 70.0], [60.0, 70.0]], [[45.0, 30.0], [45.0, 120.0]]]

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.inference import load_registry
-from app.preprocessing import drop_stray_marks, image_bytes_to_mnist, strokes_to_mnist
+from app.inference import load_model
+from app.preprocessing import drop_stray_marks, image_bytes_to_mnist
 from app.settings import Settings
 from training.canvas import WHITE, CanvasStyle, canvas_png, render_canvas
 from training.pendigits import PenDigit, PendigitsError, read_pendigits, writer_split
-from training.realdraw import main, update_card
+from training.realdraw import Scores, main, strokes_input, update_card
 
 DEFAULT_MODEL = "robust-cnn"
 # A 7 with a crossbar, drawn in two strokes, in tablet-like units (y down).
@@ -85,7 +85,7 @@ def test_canvas_exports_a_png_with_transparency_only_when_asked() -> None:
 def test_canvas_image_reads_like_the_same_strokes(digits: list[PenDigit], style) -> None:
     sample = digits[:40]
     from_image = np.stack([image_bytes_to_mnist(canvas_png(d.strokes, style)) for d in sample])
-    from_strokes = np.stack([strokes_to_mnist(list(d.strokes)) for d in sample])
+    from_strokes = np.stack([strokes_input(d) for d in sample])
     difference = np.abs(from_image - from_strokes).mean(axis=(1, 2))
     assert difference.mean() <= MEAN_DIFFERENCE_BOUND
     assert difference.max() <= DIGIT_DIFFERENCE_BOUND
@@ -163,11 +163,11 @@ def test_default_model_reads_held_out_writers_as_its_card_claims(
     digits: list[PenDigit], model_dir: Path
 ) -> None:
     """Every digit of writers 21-30 through the strokes path: the target and the card's figure."""
-    model = load_registry(model_dir, DEFAULT_MODEL).get(DEFAULT_MODEL)
+    model = load_model(model_dir / DEFAULT_MODEL)
     _, heldout = writer_split(digits)
-    inputs = np.stack([strokes_to_mnist(list(digit.strokes)) for digit in heldout])
+    inputs = np.stack([strokes_input(digit) for digit in heldout])
     labels = np.array([digit.label for digit in heldout])
-    accuracy = float((model.predict(inputs * 255.0).argmax(axis=1) == labels).mean())
+    accuracy = Scores.of(labels, model.predict(inputs * 255.0)).accuracy
     claimed = model.card["evaluation"]["real_drawings"]["heldout"]["strokes"]
     assert accuracy >= HELD_OUT_TARGET
     assert abs(accuracy - claimed) <= 0.0005

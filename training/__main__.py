@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from training.pendigits import TRAINING_WRITERS, WRITERS
 from training.realdraw import add_realdraw_parser, run_realdraw
 
 # Kept here, not imported from the recipes, so that --help needs no TensorFlow;
@@ -125,8 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--pendigits",
         type=Path,
         metavar="PATH",
-        help="UCI pendigits-orig.tra: add its training writers (1-20 of 30, rendered "
-        "like drawings) to the training digits; the other writers stay held out.",
+        help=f"UCI pendigits-orig.tra: add its training writers ({TRAINING_WRITERS} of "
+        f"{WRITERS}, rendered like drawings) to the training digits; the other writers stay "
+        "held out.",
     )
     _add_threads_option(train)
 

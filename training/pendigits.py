@@ -15,6 +15,9 @@ from app.preprocessing import strokes_to_mnist
 
 # Writers 1..20 may be used for training; writers 21..30 are held out for evaluation.
 LAST_TRAINING_WRITER = 20
+WRITERS = 30
+TRAINING_WRITERS = f"1-{LAST_TRAINING_WRITER}"
+HELDOUT_WRITERS = f"{LAST_TRAINING_WRITER + 1}-{WRITERS}"
 
 
 @dataclass(frozen=True)

@@ -55,13 +55,20 @@ from training.canvas import (
     canvas_png,
     random_style,
 )
-from training.pendigits import PenDigit, PendigitsError, read_pendigits, writer_split
+from training.pendigits import (
+    HELDOUT_WRITERS,
+    TRAINING_WRITERS,
+    PenDigit,
+    PendigitsError,
+    read_pendigits,
+    writer_split,
+)
 
 PENDIGITS_ENV = "DIGITDRAW_PENDIGITS"
 DATASET = "UCI pendigits (Alimoglu & Alpaydin 1998), pendigits-orig.tra"
 SPLIT = (
-    "by the writer id on each digit's .COMMENT line: writers 1-20 = training writers "
-    "(4,996 digits), writers 21-30 = held-out writers (2,498 digits)"
+    f"by the writer id on each digit's .COMMENT line: writers {TRAINING_WRITERS} = training "
+    f"writers (4,996 digits), writers {HELDOUT_WRITERS} = held-out writers (2,498 digits)"
 )
 BRUSH = (
     f"strokes: app.preprocessing pen ({STROKE_WIDTH} px at 20x20); image: "

@@ -38,7 +38,13 @@ from training.card import (
 from training.data import Mnist, file_sha256, load_mnist, resolve_data_path
 from training.evaluate import PREDICT_BATCH_SIZE, mnist_test_scores
 from training.export import export_tflite
-from training.pendigits import read_pendigits, render_strokes, writer_split
+from training.pendigits import (
+    HELDOUT_WRITERS,
+    TRAINING_WRITERS,
+    read_pendigits,
+    render_strokes,
+    writer_split,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STORE = REPO_ROOT / "model_store"
@@ -113,12 +119,12 @@ def pendigits_training_data(path: Path) -> tuple[np.ndarray, np.ndarray, str]:
     train_writers, heldout_writers = writer_split(read_pendigits(path))
     images, labels = render_strokes(train_writers)
     note = (
-        f"UCI pendigits {path.name} (sha256 {file_sha256(path)}): training writers 1-20 only "
-        f"({len(train_writers)} digits, by the writer id of each .COMMENT line, "
-        "training.pendigits.writer_split), "
+        f"UCI pendigits {path.name} (sha256 {file_sha256(path)}): training writers "
+        f"{TRAINING_WRITERS} only ({len(train_writers)} digits, by the writer id of each "
+        ".COMMENT line, training.pendigits.writer_split), "
         "rendered through the server's strokes path (app.preprocessing.strokes_to_mnist); the "
-        f"other {len(heldout_writers)} digits (writers 21-30) are kept for real-drawing "
-        "evaluation"
+        f"other {len(heldout_writers)} digits (writers {HELDOUT_WRITERS}) are kept for "
+        "real-drawing evaluation"
     )
     return images, labels.astype(np.int64), note
 
