@@ -14,6 +14,7 @@ import uvicorn
 from pydantic import ValidationError
 from uvicorn.config import LOGGING_CONFIG
 
+from app.auth import new_teacher_key
 from app.inference import ModelStoreError, load_registry
 from app.settings import Settings
 
@@ -87,6 +88,13 @@ def log_config(level: str) -> dict[str, Any]:
     return config
 
 
+def print_teacher_url(settings: Settings) -> None:
+    """Where the teacher goes, with the key, printed once at start-up (like Jupyter's token)."""
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    print(f"Teacher key: {settings.teacher_key}", flush=True)
+    print(f"Teacher page: http://{host}:{settings.port}/teach", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the options, check the model store, then serve; returns the exit code."""
     try:
@@ -95,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         # Workers are new processes that build their own Settings: hand them the options.
         for option in OPTIONS:
             os.environ[f"DIGITDRAW_{option.upper()}"] = str(getattr(arguments, option))
+        # One key for every worker of this start; printed once below, never logged per request.
+        os.environ.setdefault("DIGITDRAW_TEACHER_KEY", new_teacher_key())
         settings = Settings()
     except ValidationError as error:
         first = error.errors()[0]
@@ -110,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     level = settings.log_level.lower()
+    print_teacher_url(settings)
     uvicorn.run(
         "app.main:create_app",
         factory=True,

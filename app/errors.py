@@ -67,3 +67,17 @@ class InvalidPixels(InputError):
 
     code = "invalid_pixels"
     status = 422
+
+
+class MissingCredentials(InputError):
+    """A teacher or student action without its key or token."""
+
+    code = "unauthorized"
+    status = 401
+
+
+class WrongCredentials(InputError):
+    """A key or token that is not the one this action needs."""
+
+    code = "forbidden"
+    status = 403

@@ -18,6 +18,16 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes.")
     model_dir: Path = Field(REPO_ROOT / "model_store", description="Folder of trained models.")
     default_model: str = Field("robust-cnn", description="Model used when a request names none.")
+    data_dir: Path = Field(
+        REPO_ROOT / "data",
+        description="Folder of what the server writes: the SQLite store, models trained in "
+        "class. Gitignored; created at start-up.",
+    )
+    teacher_key: str | None = Field(
+        None,
+        min_length=8,
+        description="Key for teacher actions; python -m app makes a random one per start if unset.",
+    )
     cors_origins: list[str] = Field(["*"], description="Origins allowed to call the JSON API.")
     max_body_bytes: int = Field(5 * 1024 * 1024, description="Largest request body (413 above).")
     max_image_pixels: int = Field(4096 * 4096, description="Largest decoded image, in pixels.")

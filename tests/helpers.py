@@ -28,6 +28,8 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 SERVER_START_SECONDS = 60  # a cold start imports LiteRT and checks every model
+TEACHER_KEY = "test-teacher-key-not-secret"  # the key every test server is started with
+TEACHER = {"Authorization": f"Bearer {TEACHER_KEY}"}
 
 
 def assert_error(
@@ -113,12 +115,27 @@ def quiet_env(**variables: str) -> dict[str, str]:
 
 @contextmanager
 def running_server(
-    model_dir: Path, *arguments: str, log_path: Path | None = None
+    model_dir: Path,
+    *arguments: str,
+    log_path: Path | None = None,
+    data_dir: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """``python -m app`` on a free loopback port, yielded (base URL, process) once /ready is 200.
 
     The server's output goes to `log_path` when given (read it after the block), else nowhere.
+    Its data folder (the SQLite store) is `data_dir`, or a fresh temporary folder; its teacher
+    key is TEACHER_KEY.
     """
+    if data_dir is None:
+        with (
+            tempfile.TemporaryDirectory(prefix="digitdraw-data-") as fresh,
+            running_server(
+                model_dir, *arguments, log_path=log_path, data_dir=Path(fresh), env=env
+            ) as served,
+        ):
+            yield served
+        return
     port = free_port()
     command = app_command(
         "--host", "127.0.0.1", "--port", str(port), "--model-dir", str(model_dir), *arguments
@@ -126,8 +143,13 @@ def running_server(
     # A file, not a pipe: a chatty server must never block on a full pipe nobody reads.
     opened = open(log_path, "w+") if log_path else tempfile.TemporaryFile("w+")  # noqa: SIM115
     with opened as log:
+        variables = {
+            "DIGITDRAW_DATA_DIR": str(data_dir),
+            "DIGITDRAW_TEACHER_KEY": TEACHER_KEY,
+            **(env or {}),
+        }
         process = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=quiet_env(), stdout=log, stderr=subprocess.STDOUT
+            command, cwd=REPO_ROOT, env=quiet_env(**variables), stdout=log, stderr=subprocess.STDOUT
         )
         base_url = f"http://127.0.0.1:{port}"
         try:

@@ -1,0 +1,1 @@
+"""The one SQLite store of the server: classrooms and corrections share it (app.store.db)."""

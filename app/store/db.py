@@ -1,0 +1,97 @@
+"""The SQLite file of the server: connection settings, the schema and its numbered migrations.
+
+Every feature that stores something (classroom, corrections) adds its tables as the next step in
+MIGRATIONS and talks to the file only through connections made here, so the settings below hold
+everywhere: WAL (readers never block the writer, and two worker processes share one file),
+a busy timeout instead of "database is locked", foreign keys on, and synchronous=FULL so that a
+write acknowledged to a client survives a power cut or a kill -9.
+"""
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+DB_FILE = "digitdraw.sqlite3"
+BUSY_TIMEOUT_MS = 5_000  # two workers writing at once wait for each other, never fail
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot be opened or written (read-only folder, full disk, corrupt file)."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step, applied once, in order, inside a transaction."""
+
+    version: int
+    name: str
+    sql: str
+
+
+# Append new steps at the end with the next version number; never edit a step that has shipped.
+MIGRATIONS: list[Migration] = []
+
+
+def db_path(data_dir: Path) -> Path:
+    return data_dir / DB_FILE
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection with the store's settings; one per thread (or per request), never shared."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        connection.row_factory = sqlite3.Row
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = FULL")
+        connection.execute("PRAGMA foreign_keys = ON")
+    except (OSError, sqlite3.Error) as error:
+        raise StoreUnavailable(f"Cannot open the store {path}: {error}") from error
+    return connection
+
+
+@contextmanager
+def transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT: the write lock is taken up front, so no deadlock on upgrade."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield connection
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+def schema_version(connection: sqlite3.Connection) -> int:
+    return int(connection.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(connection: sqlite3.Connection, migrations: list[Migration] | None = None) -> int:
+    """Apply every step newer than the file's PRAGMA user_version; returns the new version.
+
+    Safe to call from several workers at once: the version is re-read inside the write lock.
+    """
+    steps = sorted(MIGRATIONS if migrations is None else migrations, key=lambda m: m.version)
+    for step in steps:
+        with transaction(connection):
+            if schema_version(connection) >= step.version:
+                continue
+            for statement in step.sql.split(";\n"):
+                if statement.strip():
+                    connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {int(step.version)}")
+    return schema_version(connection)
+
+
+def open_store(data_dir: Path) -> sqlite3.Connection:
+    """Connect to the store in `data_dir` and bring its schema up to date."""
+    connection = connect(db_path(data_dir))
+    try:
+        migrate(connection)
+    except sqlite3.Error as error:
+        connection.close()
+        raise StoreUnavailable(f"Cannot prepare the store {db_path(data_dir)}: {error}") from error
+    return connection
