@@ -95,3 +95,35 @@ def open_store(data_dir: Path) -> sqlite3.Connection:
         connection.close()
         raise StoreUnavailable(f"Cannot prepare the store {db_path(data_dir)}: {error}") from error
     return connection
+
+
+# The corrections feature's step (app/store/corrections.py). It is appended here, away from the
+# list above, so that branches adding steps in parallel merge without touching the same lines;
+# migrate() applies the steps in version order whatever order they are listed in.
+MIGRATIONS.append(
+    Migration(
+        2,
+        "corrections",
+        # One row per "it was really a 7": the input as sent (strokes or pixels as JSON text,
+        # an image as its file bytes), the 28x28 the model saw (784 bytes, white on black),
+        # which model and version answered what, and the digit it really was.
+        """
+CREATE TABLE corrections (
+    id INTEGER PRIMARY KEY,
+    created_at REAL NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('page', 'class', 'api')),
+    writer TEXT,
+    input_kind TEXT NOT NULL CHECK (input_kind IN ('image', 'strokes', 'pixels')),
+    input_data BLOB NOT NULL,
+    mnist BLOB NOT NULL CHECK (length(mnist) = 784),
+    model TEXT NOT NULL,
+    model_version INTEGER NOT NULL,
+    digit INTEGER NOT NULL CHECK (digit BETWEEN 0 AND 9),
+    shown_digit INTEGER CHECK (shown_digit BETWEEN 0 AND 9),
+    probabilities TEXT NOT NULL,
+    label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9)
+);
+CREATE INDEX corrections_by_time ON corrections (created_at)
+""",
+    )
+)
