@@ -531,20 +531,34 @@ def pinned_version(folder: Path) -> int | None:
     return int(text)
 
 
-def choose_default(versions: dict[int, Model], pinned: int | None, name: str) -> int:
+def choose_default(cards: dict[int, dict[str, Any]], pinned: int | None, name: str) -> int:
     """The pinned version, else the highest version marked default by fine-tuning, else 1."""
     if pinned is not None:
-        if pinned in versions:
+        if pinned in cards:
             return pinned
         logger.warning("%s: default_version names version %s, which is not served", name, pinned)
     marked = [
         number
-        for number, model in versions.items()
-        if card_value(model.card, "finetune", "marked_default") is True
+        for number, card in cards.items()
+        if card_value(card, "finetune", "marked_default") is True
     ]
     if marked:
         return max(marked)
-    return FIRST_VERSION if FIRST_VERSION in versions else min(versions)
+    return FIRST_VERSION if FIRST_VERSION in cards else min(cards)
+
+
+def stored_default_version(folder: Path) -> int:
+    """The default version of one model folder, read from its files alone (no interpreter):
+    what the server would serve for the name, so a fine-tune starts from it."""
+    cards = {}
+    for number, version_folder in version_folders(folder).items():
+        try:
+            cards[number] = json.loads((version_folder / CARD_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+    if not cards:
+        raise ModelStoreError(f"{folder} holds no readable model card")
+    return choose_default(cards, pinned_version(folder), folder.name)
 
 
 def load_catalogue(sources: ModelSources, previous: Catalogue | None = None) -> Catalogue:
@@ -604,7 +618,10 @@ def load_catalogue(sources: ModelSources, previous: Catalogue | None = None) -> 
             f"train it: {train_command(sources.default_model)}"
         )
     defaults = {
-        name: choose_default(versions, pins.get(name), name) for name, versions in models.items()
+        name: choose_default(
+            {number: model.card for number, model in versions.items()}, pins.get(name), name
+        )
+        for name, versions in models.items()
     }
     return Catalogue(models, defaults, sources.default_model)
 

@@ -5,6 +5,8 @@
     python -m training evaluate --data path/to/mnist.npz --update-card
     python -m training list
     python -m training preview --data path/to/mnist.npz --png augmentation.png
+    python -m training corrections export --db data/digitdraw.sqlite3 --out corrections.npz
+    python -m training finetune --model robust-cnn --corrections corrections.npz --data mnist.npz
 
 TensorFlow is imported only once a command runs, so --help answers at once.
 """
@@ -17,6 +19,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from training.finetune import add_parsers as add_finetune_parsers
+from training.finetune import run as run_finetune
 from training.pendigits import TRAINING_WRITERS, WRITERS
 from training.realdraw import add_realdraw_parser, run_realdraw
 
@@ -185,10 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--count", type=positive_int, default=16, help="digits (rows) to show.")
     preview.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed.")
     add_realdraw_parser(commands)
+    add_finetune_parsers(commands, positive_int)
     return parser
 
 
-PATH_OPTIONS = ("--data", "--pendigits", "--out")
+PATH_OPTIONS = ("--data", "--pendigits", "--out", "--store", "--corrections", "--db", "--data-dir")
 
 
 def command_line(argv: Sequence[str]) -> str:
@@ -335,6 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_list(args)
         if args.command == "realdraw":
             return run_realdraw(args)
+        if args.command in ("finetune", "corrections"):
+            return run_finetune(args, command_line(argv))
         return run_preview(args)
     except (DatasetError, PendigitsError) as error:
         print(f"error: {error}", file=sys.stderr)
