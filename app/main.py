@@ -24,7 +24,7 @@ from app.dependencies import InvalidRequest, NotReady, field_path
 from app.errors import InputError, error_body
 from app.inference import load_registry
 from app.memory import keep_request_buffers
-from app.routers import health, models, pages, predict
+from app.routers import classes, classroom_pages, health, models, pages, predict
 from app.schemas import add_request_schemas
 from app.settings import REPO_ROOT, Settings
 from app.worker_threads import WorkerThreads
@@ -138,7 +138,8 @@ class SecurityHeaders:
 
 
 async def handle_api_error(request: Request, error: InputError | NotReady) -> Response:
-    return error_response(error.status, error.code, error.message)
+    # Some errors carry headers of their own (Retry-After on 429).
+    return error_response(error.status, error.code, error.message, getattr(error, "headers", None))
 
 
 async def handle_http_error(request: Request, error: HTTPException) -> Response:
@@ -221,7 +222,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(Exception, handle_unexpected_error)
 
-    for router in (predict.router, models.router, health.router, pages.router):
+    for router in (
+        predict.router,
+        models.router,
+        health.router,
+        pages.router,
+        classes.router,
+        classroom_pages.router,
+    ):
         app.include_router(router)
     app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR), name="static")
 
