@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     classroom_drawings_per_minute: int = Field(
         30, ge=1, description="Most drawings one student may send to the class in a minute (429)."
     )
-    classroom_max_name: int = Field(24, ge=4, le=100, description="Longest student name.")
+    classroom_max_name: int = Field(32, ge=4, le=100, description="Longest student name.")
     classroom_max_classes: int = Field(
         100, ge=1, description="Classes kept in the store; the teacher deletes old ones to go on."
     )
