@@ -63,8 +63,10 @@ class SseReader(threading.Thread):
         self.events: list[dict] = []
         self.comments: list[str] = []
         self.status: int | None = None
+        self.client_port: int | None = None  # this end's TCP port: which worker serves it
         self.error: BaseException | None = None
         self.done = threading.Event()
+        self.connected = threading.Event()
         self._changed = threading.Condition()
         self._stop = threading.Event()
         self.start()
@@ -74,6 +76,9 @@ class SseReader(threading.Thread):
             timeout = httpx.Timeout(30, read=60)
             with httpx.stream("GET", self.url, headers=self.headers, timeout=timeout) as response:
                 self.status = response.status_code
+                stream = response.extensions["network_stream"]
+                self.client_port = stream.get_extra_info("client_addr")[1]
+                self.connected.set()
                 event: dict = {}
                 for line in response.iter_lines():
                     if self._stop.is_set():
