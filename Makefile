@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test install lint format bench realdraw clean
+.PHONY: serve classroom test install lint format bench bench-classroom realdraw clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,9 @@ install: $(STAMP)
 
 serve: $(STAMP)  ## install, then serve the bundled default model on http://127.0.0.1:8000/
 	$(BIN)/python -m app
+
+classroom: $(STAMP)  ## serve a class on the local network: prints the teacher's URL and the join address
+	$(BIN)/python -m app --host 0.0.0.0 --workers 2
 
 test: $(STAMP)  ## install, then run lint, format check and the whole test suite
 	$(BIN)/python -m pytest
@@ -30,6 +33,9 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench_predict
+
+bench-classroom: $(STAMP)  ## 60 simulated students against --workers 2 for 60 s
+	$(BIN)/python -m bench.bench_classroom
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

@@ -9,12 +9,14 @@ import os
 import sys
 from copy import deepcopy
 from typing import Any
+from urllib.parse import quote
 
 import uvicorn
 from pydantic import ValidationError
 from uvicorn.config import LOGGING_CONFIG
 
 from app.auth import new_teacher_key
+from app.classroom.network import join_addresses, reachable_from_lan, url_host
 from app.inference import ModelStoreError, registry_for
 from app.settings import Settings
 
@@ -23,6 +25,8 @@ examples:
   python -m app                                  serve on http://127.0.0.1:8000/
   python -m app --host 0.0.0.0 --port 8080       serve a classroom on the local network
   python -m app --workers 2                      one process per CPU core
+  python -m app --host 0.0.0.0 --workers 2       a classroom: prints the teacher's URL and the
+                                                 address students' phones join at
   python -m app --model-dir /srv/models --default-model mlp512
   DIGITDRAW_PORT=9000 python -m app              every option also reads DIGITDRAW_<NAME>
 
@@ -89,10 +93,25 @@ def log_config(level: str) -> dict[str, Any]:
 
 
 def print_teacher_url(settings: Settings) -> None:
-    """Where the teacher goes, with the key, printed once at start-up (like Jupyter's token)."""
+    """Where the teacher goes, with the key, printed once at start-up (like Jupyter's token).
+
+    The link with ?key= is for the teacher's own browser: the page turns it into an HttpOnly
+    cookie and a clean /teach URL, so the key never shows on the projector. Students get the LAN
+    address (an IP: phones often cannot resolve .local names).
+    """
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    base = f"http://{url_host(host)}:{settings.port}"
     print(f"Teacher key: {settings.teacher_key}", flush=True)
-    print(f"Teacher page: http://{host}:{settings.port}/teach", flush=True)
+    print(f"Teacher page: {base}/teach", flush=True)
+    print(f"    or open: {base}/teach?key={quote(settings.teacher_key or '')}", flush=True)
+    if not reachable_from_lan(settings.host):
+        print(
+            "Students' phones cannot reach this address: for a class, start with --host 0.0.0.0",
+            flush=True,
+        )
+        return
+    for address in join_addresses(settings.host, None):
+        print(f"Students join at: http://{url_host(address)}:{settings.port}/join", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -81,3 +81,64 @@ class WrongCredentials(InputError):
 
     code = "forbidden"
     status = 403
+
+
+class UnknownClass(InputError):
+    """No class has this join code (mistyped, or deleted by the teacher)."""
+
+    code = "unknown_class"
+    status = 404
+
+
+class ClassEnded(InputError):
+    """The teacher ended this class: nobody joins or sends any more."""
+
+    code = "class_ended"
+    status = 410
+
+
+class ClassFull(InputError):
+    """The class has as many students as settings.classroom_max_students allows."""
+
+    code = "class_full"
+    status = 409
+
+
+class ClassPaused(InputError):
+    """The teacher paused sending for a moment."""
+
+    code = "class_paused"
+    status = 409
+
+
+class TooManyClasses(InputError):
+    """The store keeps settings.classroom_max_classes classes; old ones must be deleted first."""
+
+    code = "too_many_classes"
+    status = 409
+
+
+class NameTooLong(InputError):
+    """A student name over settings.classroom_max_name characters."""
+
+    code = "name_too_long"
+    status = 422
+
+
+class UnknownDrawing(InputError):
+    """No drawing with this id in this class."""
+
+    code = "unknown_drawing"
+    status = 404
+
+
+class RateLimited(InputError):
+    """Too many requests in a short time; `retry_after` says in how many seconds to try again."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}

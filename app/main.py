@@ -25,7 +25,7 @@ from app.dependencies import InvalidRequest, NotReady, field_path
 from app.errors import InputError, error_body
 from app.inference import class_models_dir, registry_for, watch_for_reloads
 from app.memory import keep_request_buffers
-from app.routers import corrections, health, models, pages, predict
+from app.routers import classes, classroom_pages, corrections, health, models, pages, predict
 from app.schemas import add_request_schemas
 from app.settings import REPO_ROOT, Settings
 from app.worker_threads import WorkerThreads
@@ -139,7 +139,8 @@ class SecurityHeaders:
 
 
 async def handle_api_error(request: Request, error: InputError | NotReady) -> Response:
-    return error_response(error.status, error.code, error.message)
+    # Some errors carry headers of their own (Retry-After on 429).
+    return error_response(error.status, error.code, error.message, getattr(error, "headers", None))
 
 
 async def handle_http_error(request: Request, error: HTTPException) -> Response:
@@ -226,7 +227,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(Exception, handle_unexpected_error)
 
-    for router in (predict.router, models.router, health.router, pages.router, corrections.router):
+    for router in (
+        predict.router,
+        models.router,
+        health.router,
+        pages.router,
+        classes.router,
+        classroom_pages.router,
+        corrections.router,
+    ):
         app.include_router(router)
     app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR), name="static")
 

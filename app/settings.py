@@ -52,3 +52,21 @@ class Settings(BaseSettings):
         description="Buffers up to this many bytes are reused from the heap, not mapped afresh "
         "for every request (glibc malloc; see app/memory.py); 0 keeps the C library's default.",
     )
+    classroom_max_students: int = Field(200, ge=1, description="Most students in one class.")
+    classroom_drawings_per_minute: int = Field(
+        30, ge=1, description="Most drawings one student may send to the class in a minute (429)."
+    )
+    classroom_max_name: int = Field(32, ge=4, le=100, description="Longest student name.")
+    classroom_max_classes: int = Field(
+        100, ge=1, description="Classes kept in the store; the teacher deletes old ones to go on."
+    )
+    classroom_poll_ms: int = Field(
+        100,
+        ge=10,
+        le=2000,
+        description="How often each worker reads new class events from the store for its live "
+        "streams: the floor of the send-to-wall delay, and one small query per worker per tick.",
+    )
+    classroom_heartbeat_s: float = Field(
+        15, gt=0, description="Seconds between keep-alive comments on an idle event stream."
+    )

@@ -31,7 +31,63 @@ class Migration:
 
 
 # Append new steps at the end with the next version number; never edit a step that has shipped.
-MIGRATIONS: list[Migration] = []
+MIGRATIONS: list[Migration] = [
+    Migration(
+        1,
+        "classroom",
+        # Classes, their students (only a hash of each token), the drawings sent to the class
+        # (the input as sent, the 28x28 the model saw, its answer) and the log of class events
+        # that every worker process tails for its live streams (app/classroom/events.py).
+        """
+CREATE TABLE classes (
+    id INTEGER PRIMARY KEY,
+    code TEXT NOT NULL UNIQUE,
+    created_at REAL NOT NULL,
+    ended_at REAL,
+    prompt INTEGER CHECK (prompt BETWEEN 0 AND 9),
+    paused INTEGER NOT NULL DEFAULT 0,
+    veiled INTEGER NOT NULL DEFAULT 0,
+    wall_from INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE students (
+    id INTEGER PRIMARY KEY,
+    class_id INTEGER NOT NULL REFERENCES classes (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    joined_at REAL NOT NULL
+);
+CREATE INDEX students_by_class ON students (class_id);
+CREATE TABLE drawings (
+    id INTEGER PRIMARY KEY,
+    class_id INTEGER NOT NULL REFERENCES classes (id) ON DELETE CASCADE,
+    student_id INTEGER NOT NULL REFERENCES students (id) ON DELETE CASCADE,
+    input_kind TEXT NOT NULL,
+    input_data BLOB NOT NULL,
+    mnist BLOB NOT NULL CHECK (length(mnist) = 784),
+    model TEXT NOT NULL,
+    digit INTEGER NOT NULL,
+    confidence REAL NOT NULL,
+    probabilities TEXT NOT NULL,
+    extra TEXT NOT NULL DEFAULT '{}',
+    prompt INTEGER CHECK (prompt BETWEEN 0 AND 9),
+    label INTEGER CHECK (label BETWEEN 0 AND 9),
+    labelled_by TEXT CHECK (labelled_by IN ('student', 'teacher')),
+    created_at REAL NOT NULL,
+    hidden INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX drawings_by_class ON drawings (class_id, id);
+CREATE INDEX drawings_by_student ON drawings (student_id, created_at);
+CREATE TABLE class_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    class_id INTEGER NOT NULL REFERENCES classes (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX class_events_by_class ON class_events (class_id, id)
+""",
+    ),
+]
 
 
 def db_path(data_dir: Path) -> Path:

@@ -1,0 +1,1 @@
+"""Classroom mode: join codes, names and QR codes, LAN addresses, and the live event streams."""
