@@ -58,9 +58,16 @@ def card_value(card: dict[str, Any], *keys: str) -> Any:
 class Model:
     """One served model: its card and a LiteRT interpreter, which is not thread-safe."""
 
-    def __init__(self, name: str, card: dict[str, Any], interpreter: Interpreter) -> None:
+    def __init__(
+        self,
+        name: str,
+        card: dict[str, Any],
+        interpreter: Interpreter,
+        folder: Path | None = None,
+    ) -> None:
         self.name = name
         self.card = card
+        self.folder = folder  # where model.keras lives, for the look inside (app.inside)
         self._interpreter = interpreter
         self._input_index = interpreter.get_input_details()[0]["index"]
         self._output_index = interpreter.get_output_details()[0]["index"]
@@ -212,7 +219,7 @@ def load_model(folder: Path) -> Model:
             PREPROCESSING_VERSION,
             train_command(name),
         )
-    return Model(name, card, interpreter)
+    return Model(name, card, interpreter, folder)
 
 
 def model_folders(model_dir: Path) -> list[Path]:
