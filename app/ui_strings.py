@@ -289,6 +289,10 @@ CLIENT_KEYS: Final = (
     "error_unreachable",
     "error_http",
     "error_models",
+) + tuple(  # the look inside: a sentence per layer kind, its captions and titles
+    key
+    for key in UI_STRINGS["en"]
+    if key.startswith(("about_", "saliency_", "layer_", "weights_caption_"))
 )
 
 

@@ -17,7 +17,7 @@ from jinja2 import StrictUndefined
 
 from app.i18n import choose_locale, locale_links, remember_locale
 from app.settings import REPO_ROOT
-from app.ui_strings import CLIENT_KEYS, UI_STRINGS, client_strings_json, ui_strings
+from app.ui_strings import CLIENT_KEYS, client_strings_json, ui_strings
 
 # Milliseconds between live predictions while a stroke is being drawn: often enough to feel live,
 # rarely enough that a classroom of pads does not flood one small server.
@@ -27,12 +27,6 @@ templates = Jinja2Templates(directory=REPO_ROOT / "templates")
 # A misspelt string key fails the page (and its tests) instead of rendering as nothing.
 templates.env.undefined = StrictUndefined
 router = APIRouter(tags=["pages"])
-# The look inside formats its own words: sentences per layer kind, captions, titles.
-INSIDE_KEYS = tuple(
-    key
-    for key in UI_STRINGS["en"]
-    if key.startswith(("about_", "saliency_", "layer_", "weights_caption_"))
-)
 
 
 def app_path(request: Request, path: str) -> str:
@@ -85,4 +79,4 @@ def drawing_page(request: Request) -> HTMLResponse:
         "models_url": app_path(request, "/models"),
         "live_interval_ms": LIVE_PREDICT_INTERVAL_MS,
     }
-    return render_page(request, "index.html", context, CLIENT_KEYS + INSIDE_KEYS)
+    return render_page(request, "index.html", context, CLIENT_KEYS)
