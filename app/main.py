@@ -25,7 +25,16 @@ from app.dependencies import InvalidRequest, NotReady, field_path
 from app.errors import InputError, error_body
 from app.inference import class_models_dir, registry_for, watch_for_reloads
 from app.memory import keep_request_buffers
-from app.routers import classes, classroom_pages, corrections, health, models, pages, predict
+from app.routers import (
+    classes,
+    classroom_pages,
+    corrections,
+    explain,
+    health,
+    models,
+    pages,
+    predict,
+)
 from app.schemas import add_request_schemas
 from app.settings import REPO_ROOT, Settings
 from app.worker_threads import WorkerThreads
@@ -229,6 +238,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (
         predict.router,
+        explain.router,
         models.router,
         health.router,
         pages.router,

@@ -1,18 +1,23 @@
-"""The drawing page: HTML from Jinja2 templates, behaviour from the ES modules under /static.
+"""The HTML pages: Jinja2 templates in the reader's language, behaviour from ES modules in /static.
 
-The page carries no inline script or style (the Content-Security-Policy forbids them), so the
-addresses and words the script needs travel in data- attributes of the page's root element.
+Pages carry no inline script or style (the Content-Security-Policy forbids them), so the
+addresses and words a script needs travel in data- attributes of the page's root element.
+Every page is rendered through ``render_page``, which picks the language (app.i18n) and fills
+what base.html needs; a page of another feature calls it the same way.
 """
 
+from collections.abc import Iterable
 from types import SimpleNamespace
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import StrictUndefined
 
+from app.i18n import choose_locale, locale_links, remember_locale
 from app.settings import REPO_ROOT
-from app.ui_strings import DEFAULT_LOCALE, client_strings_json, ui_strings
+from app.ui_strings import CLIENT_KEYS, client_strings_json, ui_strings
 
 # Milliseconds between live predictions while a stroke is being drawn: often enough to feel live,
 # rarely enough that a classroom of pads does not flood one small server.
@@ -29,20 +34,49 @@ def app_path(request: Request, path: str) -> str:
     return f"{request.scope.get('root_path', '').rstrip('/')}{path}"
 
 
+def render_page(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    client_keys: Iterable[str] = (),
+    status_code: int = 200,
+) -> HTMLResponse:
+    """A page in the reader's language, with `t` (the strings), `locale`, `static_root`,
+    `app_root`, `lang_links` (the switch) and `client_strings` (JSON of `client_keys`, for a
+    data-strings attribute).
+
+    Usage from any router: ``return render_page(request, "teach.html", {...}, ("key", ...))``;
+    templates read strings as ``{{ t.some_key }}`` and extend base.html.
+    """
+    locale = choose_locale(request)
+    strings = ui_strings(locale)
+    full_context = {
+        "locale": locale,
+        # Attribute access only: as a dict, t.clear would be the dict's clear method.
+        "t": SimpleNamespace(**strings),
+        "static_root": app_path(request, "/static"),
+        "app_root": app_path(request, ""),
+        "lang_links": locale_links(request, locale),
+        "client_strings": client_strings_json(strings, tuple(client_keys)),
+        **(context or {}),
+    }
+    response = templates.TemplateResponse(request, template, full_context, status_code)
+    remember_locale(request, response, locale)
+    return response
+
+
 @router.api_route(
     "/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False
 )
 def drawing_page(request: Request) -> HTMLResponse:
     """The page students draw on."""
-    strings = ui_strings(DEFAULT_LOCALE)
     context = {
-        "locale": DEFAULT_LOCALE,
-        # Attribute access only: as a dict, t.clear would be the dict's clear method.
-        "t": SimpleNamespace(**strings),
-        "static_root": app_path(request, "/static"),
         "predict_url": app_path(request, "/predict"),
+        "explain_url": app_path(request, "/explain"),
+        "weights_url": app_path(request, "/models/{name}/layers/{layer}/weights"),
+        "report_url": app_path(request, "/report/"),
+        "default_model": request.app.state.settings.default_model,
         "models_url": app_path(request, "/models"),
-        "client_strings": client_strings_json(strings),
         "live_interval_ms": LIVE_PREDICT_INTERVAL_MS,
     }
-    return templates.TemplateResponse(request, "index.html", context)
+    return render_page(request, "index.html", context, CLIENT_KEYS)

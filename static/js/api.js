@@ -56,6 +56,22 @@ export async function predict(url, strokes, model) {
   return result;
 }
 
+/** POST the strokes to /explain: the prediction plus layers and the saliency of `target`. */
+export async function explain(url, strokes, model, target) {
+  const payload = { strokes };
+  if (model) payload.model = model;
+  if (Number.isInteger(target)) payload.target = target;
+  const result = await call(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(payload),
+  });
+  const valid = Number.isInteger(result.digit) && Array.isArray(result.layers)
+    && Array.isArray(result.saliency?.values);
+  if (!valid) throw new ApiError("", 200, "invalid_response");
+  return result;
+}
+
 /** GET the served models: [{name, description, mnist_test_accuracy, default}, ...]. */
 export async function listModels(url) {
   const body = await call(url);

@@ -7,8 +7,9 @@
  * ready (the answer on screen is for this drawing and model), error (no answer, a message instead).
  */
 
-import { listModels, predict } from "./api.js";
+import { explain, listModels, predict } from "./api.js";
 import { BarChart } from "./chart.js";
+import { InsideView } from "./inside.js";
 import { LivePredictor } from "./live.js";
 import { Pad } from "./pad.js";
 
@@ -34,15 +35,28 @@ const view = {
   error: element("error"),
   announce: element("announce"),
   model: element("model"),
+  reportLink: element("report-link"),
+  insideToggle: element("inside-toggle"),
   canvas: element("pad"),
   buttons: { undo: element("undo"), redo: element("redo"), clear: element("clear") },
 };
 
 const pad = new Pad(view.canvas);
 const chart = new BarChart(element("bars"), (value) => percent.format(value));
+let target = null; // the digit the look inside explains; null: the answer
+const inside = new InsideView(
+  element("inside"),
+  strings,
+  locale,
+  root.dataset.weightsUrl,
+  explainDigit,
+);
 const predictor = new LivePredictor({
   intervalMs: Number(root.dataset.liveIntervalMs) || 120,
-  request: () => predict(root.dataset.predictUrl, pad.toData(), view.model.value),
+  // With the look inside open, /explain answers instead: the same prediction, and the layers.
+  request: () => (inside.open
+    ? explain(root.dataset.explainUrl, pad.toData(), view.model.value, target)
+    : predict(root.dataset.predictUrl, pad.toData(), view.model.value)),
   onResult: showResult,
   onError: (error) => showError(errorMessage(error)),
 });
@@ -83,6 +97,7 @@ function showResult(result) {
   const preview = String(result.preprocessed ?? "");
   showPreview(preview.startsWith(PREVIEW_PREFIX) ? preview : "");
   view.error.textContent = "";
+  if (inside.open) inside.show(result);
   setState("ready");
   if (!pad.isDrawing) announce(result);
 }
@@ -95,6 +110,7 @@ function showNoAnswer(state, message = "") {
   showPreview("");
   view.error.textContent = message;
   view.announce.textContent = "";
+  inside.clear();
   setState(state);
 }
 
@@ -137,6 +153,7 @@ function onPadChange(event) {
   // A growing stroke changes no button (every pointer move lands here): skip that work.
   if (reason !== "extend") updateTools();
   if (pad.isEmpty()) {
+    target = null;
     predictor.cancel();
     showIdle();
     return;
@@ -151,12 +168,38 @@ function onPadChange(event) {
   if (reason === "undo" || reason === "redo") predictor.flush();
 }
 
+/** "Why not X?": explain another digit than the answer (a tapped bar or digit button). */
+function explainDigit(digit) {
+  target = digit;
+  repredict();
+}
+
+function onBarClick(event) {
+  const bar = event.target.closest?.("[data-digit]");
+  if (bar && inside.open) explainDigit(Number(bar.dataset.digit));
+}
+
+function toggleInside() {
+  inside.open = !inside.open;
+  view.insideToggle.setAttribute("aria-expanded", String(inside.open));
+  root.classList.toggle("is-inside", inside.open);
+  // The answer on screen came from /predict: ask again, this time with the layers.
+  if (inside.open) repredict();
+}
+
+function updateReportLink() {
+  if (view.model.value) {
+    view.reportLink.href = root.dataset.reportUrl + encodeURIComponent(view.model.value);
+  }
+}
+
 function onModelChange() {
   try {
     localStorage.setItem(MODEL_KEY, view.model.value);
   } catch {
     // Storage can be disabled (private windows, kiosk policies); the choice then lasts this visit.
   }
+  updateReportLink();
   repredict();
 }
 
@@ -201,6 +244,7 @@ async function loadModels() {
   const saved = savedModel();
   if (models.some((model) => model.name === saved)) select.value = saved;
   select.disabled = false;
+  updateReportLink();
   // Strokes drawn while the list loaded went to the server's default, which may not be the choice.
   if (select.value !== models.find((model) => model.default)?.name) repredict();
 }
@@ -228,6 +272,8 @@ view.buttons.undo.addEventListener("click", () => pad.undo());
 view.buttons.redo.addEventListener("click", () => pad.redo());
 view.buttons.clear.addEventListener("click", () => pad.clear());
 view.model.addEventListener("change", onModelChange);
+view.insideToggle.addEventListener("click", toggleInside);
+element("bars").addEventListener("click", onBarClick);
 document.addEventListener("keydown", onKeyDown);
 updateTools();
 showIdle();
