@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from training.detector import add_arguments as add_detector_arguments
 from training.pendigits import TRAINING_WRITERS, WRITERS
 from training.realdraw import add_realdraw_parser, run_realdraw
 
@@ -185,6 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--count", type=positive_int, default=16, help="digits (rows) to show.")
     preview.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed.")
     add_realdraw_parser(commands)
+    detector = commands.add_parser(
+        "detector",
+        help="train the digit detector (model_store/_digit-detector)",
+        description="Train the binary 'is it a digit' network on real digits and generated "
+        "non-digits (training.negatives); see training/detector.py.",
+    )
+    add_detector_arguments(detector)
     return parser
 
 
@@ -335,6 +343,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_list(args)
         if args.command == "realdraw":
             return run_realdraw(args)
+        if args.command == "detector":
+            from training.detector import train_detector
+
+            return train_detector(args)
         return run_preview(args)
     except (DatasetError, PendigitsError) as error:
         print(f"error: {error}", file=sys.stderr)
