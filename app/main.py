@@ -20,6 +20,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import honesty
 from app.dependencies import InvalidRequest, NotReady, field_path
 from app.errors import InputError, error_body
 from app.inference import load_registry
@@ -177,6 +178,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     keep_request_buffers(settings.malloc_mmap_threshold)
     registry = load_registry(settings.model_dir, settings.default_model)
     registry.warm_up()
+    honesty.detector_in(settings.model_dir)  # a damaged digit detector stops the start here
     # Preprocessing and inference hold the GIL most of the time: more threads than these two
     # (Starlette's default pool has 40) only add memory and contention.
     worker_threads = WorkerThreads()

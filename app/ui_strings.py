@@ -45,6 +45,48 @@ UI_STRINGS: Final[dict[str, dict[str, str]]] = {
         "error_models": "Could not load the list of models: {message}",
         "footer": "Runs on this server only: no internet needed. Programs can call the same model "
         "with POST /predict.",
+        "not_digit": "That doesn't look like a digit.",
+        "best_guess": "The network's best guess: {digit} ({percent})",
+        "announce_not_digit": (
+            "That doesn't look like a digit. The network's best guess: {digit}, {percent}"
+        ),
+    },
+    # Simplified Chinese. Issue 13 ("honest answers") added it with its own keys; the locale
+    # switching work may refine the wording of the others.
+    "zh-CN": {
+        "page_title": "digitdraw：写一个数字，看神经网络读出它",
+        "app_name": "digitdraw",
+        "tagline": "写一个 0 到 9 的数字。你写的时候，网络就在读。",
+        "pad_label": "画板：用鼠标、手指或触控笔写一个数字",
+        "pad_placeholder": "在这里写一个数字",
+        "toolbar_label": "绘图工具",
+        "undo": "撤销",
+        "redo": "重做",
+        "clear": "清除",
+        "shortcuts": "快捷键",
+        "shortcut_undo": "撤销",
+        "shortcut_redo": "重做",
+        "shortcut_clear": "清除",
+        "model_label": "模型",
+        "model_loading": "正在加载模型…",
+        "model_default": "默认模型",
+        "model_option": "{name} — MNIST 准确率 {accuracy}",
+        "result_heading": "网络读到的是",
+        "hint": "在框里写一个 0 到 9 的数字。你写的时候答案就会出现。",
+        "confidence": "把握 {percent}",
+        "pending": "正在读取…",
+        "announce": "预测：{digit}，把握 {percent}",
+        "chart_heading": "每个数字的概率",
+        "preview_heading": "模型看到的图像",
+        "preview_caption": "28 × 28 像素",
+        "preview_alt": "你的画作，转换成模型读取的 28 × 28 像素图像",
+        "error_unreachable": "无法连接 digitdraw 服务器。请确认它正在运行，然后再写一次。",
+        "error_http": "服务器返回了错误（HTTP {status}）。请再写一次。",
+        "error_models": "无法加载模型列表：{message}",
+        "footer": "只在这台服务器上运行：无需联网。程序可以通过 POST /predict 调用同一个模型。",
+        "not_digit": "这看起来不像数字。",
+        "best_guess": "网络的最佳猜测：{digit}（{percent}）",
+        "announce_not_digit": "这看起来不像数字。网络的最佳猜测：{digit}，{percent}",
     },
 }
 
@@ -58,6 +100,8 @@ CLIENT_KEYS: Final = (
     "error_unreachable",
     "error_http",
     "error_models",
+    "best_guess",
+    "announce_not_digit",
 )
 
 

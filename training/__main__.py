@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from training.detector import add_arguments as add_detector_arguments
+from training.honest import add_arguments as add_honest_arguments
 from training.pendigits import TRAINING_WRITERS, WRITERS
 from training.realdraw import add_realdraw_parser, run_realdraw
 
@@ -193,6 +194,13 @@ def build_parser() -> argparse.ArgumentParser:
         "non-digits (training.negatives); see training/detector.py.",
     )
     add_detector_arguments(detector)
+    honest = commands.add_parser(
+        "honest",
+        help="not-a-digit rejection, calibration and scans, per model (see training/honest.py)",
+        description="Measure the digit detector, fit and check each model's temperature, "
+        "and read simulated scans; --update-cards records it all.",
+    )
+    add_honest_arguments(honest)
     return parser
 
 
@@ -343,6 +351,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_list(args)
         if args.command == "realdraw":
             return run_realdraw(args)
+        if args.command == "honest":
+            from training.honest import run_honest
+
+            return run_honest(args)
         if args.command == "detector":
             from training.detector import train_detector
 
