@@ -21,6 +21,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import honesty
 from app.dependencies import InvalidRequest, NotReady, field_path
 from app.errors import InputError, error_body
 from app.inference import class_models_dir, registry_for, watch_for_reloads
@@ -190,6 +191,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     registry.warm_up()
     # Another worker (or a training run) asks for a reload through a file; see app.inference.
     reload_watcher = asyncio.create_task(watch_for_reloads(registry))
+    honesty.detector_in(settings.model_dir)  # a damaged digit detector stops the start here
     # Preprocessing and inference hold the GIL most of the time: more threads than these two
     # (Starlette's default pool has 40) only add memory and contention.
     worker_threads = WorkerThreads()

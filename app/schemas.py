@@ -105,6 +105,13 @@ class Prediction(BaseModel):
     digit: int = Field(ge=0, le=9, description="The most probable digit.")
     confidence: float = Field(description="Probability of that digit.")
     probabilities: list[float] = Field(description="Ten probabilities, index = digit, sum 1.")
+    is_digit: bool = Field(
+        description="Whether the drawing looks like a digit at all (digit_score >= the "
+        "detector's threshold); digit and probabilities are the network's best guess either way."
+    )
+    digit_score: float = Field(
+        ge=0, le=1, description="How digit-like the drawing is, from the digit detector."
+    )
     model: str
     model_version: int = Field(description='The version of the model that answered ("name@2").')
     input: Literal["image", "strokes", "pixels"]

@@ -240,6 +240,11 @@ UI_STRINGS: Final[dict[str, dict[str, str]]] = {
         ),
         "report_gallery_item": "True {label}, answered {answer} ({percent})",
         "report_gallery_missing": "No gallery yet: run python -m training report.",
+        "not_digit": "That doesn't look like a digit.",
+        "best_guess": "The network's best guess: {digit} ({percent})",
+        "announce_not_digit": (
+            "That doesn't look like a digit. The network's best guess: {digit}, {percent}"
+        ),
     },
     "zh-CN": {
         "teach_title": "digitdraw 课堂：全班作品墙",
@@ -432,6 +437,9 @@ UI_STRINGS: Final[dict[str, dict[str, str]]] = {
         "report_gallery_caption": "每张图是一个测试数字；下面是真实数字、模型的答案和它的把握。",
         "report_gallery_item": "真实 {label}，答成 {answer}（{percent}）",
         "report_gallery_missing": "还没有图集：请运行 python -m training report。",
+        "not_digit": "这看起来不像数字。",
+        "best_guess": "网络的最佳猜测：{digit}（{percent}）",
+        "announce_not_digit": "这看起来不像数字。网络的最佳猜测：{digit}，{percent}",
     },
 }
 
@@ -445,6 +453,8 @@ CLIENT_KEYS: Final = (
     "error_unreachable",
     "error_http",
     "error_models",
+    "best_guess",
+    "announce_not_digit",
 ) + tuple(  # the look inside: a sentence per layer kind, its captions and titles
     key
     for key in UI_STRINGS["en"]

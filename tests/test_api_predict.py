@@ -49,6 +49,8 @@ def assert_prediction(
         "digit",
         "confidence",
         "probabilities",
+        "is_digit",
+        "digit_score",
         "model",
         "model_version",
         "input",

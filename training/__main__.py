@@ -21,6 +21,8 @@ from pathlib import Path
 
 from training.finetune import add_parsers as add_finetune_parsers
 from training.finetune import run as run_finetune
+from training.detector import add_arguments as add_detector_arguments
+from training.honest import add_arguments as add_honest_arguments
 from training.pendigits import TRAINING_WRITERS, WRITERS
 from training.realdraw import add_realdraw_parser, run_realdraw
 
@@ -190,6 +192,20 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed.")
     add_realdraw_parser(commands)
     add_finetune_parsers(commands, positive_int)
+    detector = commands.add_parser(
+        "detector",
+        help="train the digit detector (model_store/_digit-detector)",
+        description="Train the binary 'is it a digit' network on real digits and generated "
+        "non-digits (training.negatives); see training/detector.py.",
+    )
+    add_detector_arguments(detector)
+    honest = commands.add_parser(
+        "honest",
+        help="not-a-digit rejection, calibration and scans, per model (see training/honest.py)",
+        description="Measure the digit detector, fit and check each model's temperature, "
+        "and read simulated scans; --update-cards records it all.",
+    )
+    add_honest_arguments(honest)
     return parser
 
 
@@ -342,6 +358,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_realdraw(args)
         if args.command in ("finetune", "corrections"):
             return run_finetune(args, command_line(argv))
+        if args.command == "honest":
+            from training.honest import run_honest
+
+            return run_honest(args)
+        if args.command == "detector":
+            from training.detector import train_detector
+
+            return train_detector(args)
         return run_preview(args)
     except (DatasetError, PendigitsError) as error:
         print(f"error: {error}", file=sys.stderr)

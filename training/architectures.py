@@ -44,6 +44,10 @@ ROBUST_AUGMENTATION = AugmentConfig()
 # Each pendigits training-writer digit is seen this many times per epoch (with --pendigits):
 # enough to learn pen-drawn shapes (European 1s and 7s), not so much that MNIST suffers.
 ROBUST_PENDIGITS_REPEAT = 2
+# Share of the MNIST training digits added once more as simulated low-resolution scans
+# (training.scans; with --pendigits, each training-writer digit too): thick, blurry strokes that
+# fill the frame, which the augmentation above never makes.
+ROBUST_SCAN_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ class Recipe:
     augmentation: AugmentConfig | None = None
     label_smoothing: float = 0.0
     pendigits_repeat: int = 1  # copies of each pendigits digit per epoch, with --pendigits
+    scan_share: float = 0.0  # share of training digits added as simulated scans (training.scans)
 
 
 def _inputs() -> tuple[keras.KerasTensor, keras.KerasTensor]:
@@ -214,6 +219,7 @@ RECIPES: dict[str, Recipe] = {
             augmentation=ROBUST_AUGMENTATION,
             label_smoothing=ROBUST_LABEL_SMOOTHING,
             pendigits_repeat=ROBUST_PENDIGITS_REPEAT,
+            scan_share=ROBUST_SCAN_SHARE,
         ),
     )
 }

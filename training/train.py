@@ -45,6 +45,7 @@ from training.pendigits import (
     render_strokes,
     writer_split,
 )
+from training.scans import scan_training_data
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STORE = REPO_ROOT / "model_store"
@@ -163,17 +164,29 @@ class Splits:
     extra_data: str | None
 
 
-def make_splits(recipe: Recipe, mnist: Mnist, limit: int | None, pendigits: Path | None) -> Splits:
+def make_splits(
+    recipe: Recipe, mnist: Mnist, limit: int | None, pendigits: Path | None, seed: int = 0
+) -> Splits:
     """First `limit` training digits, the recipe's validation slice held out, pendigits added."""
     images, labels = mnist.x_train[:limit], mnist.y_train[:limit]
     x_train, y_train, x_val, y_val = split_validation(images, labels, recipe.validation_split)
     extra_data = None
+    pen_digits: list = []
+    x_scan_source, y_scan_source = x_train, y_train  # MNIST digits only, before any extras
     if pendigits:
         extra_images, extra_labels, extra_data = pendigits_training_data(pendigits)
         repeat = recipe.pendigits_repeat
         x_train = np.concatenate([x_train, *[extra_images] * repeat])
         y_train = np.concatenate([y_train, *[extra_labels] * repeat])
         extra_data += f"; each seen {repeat}x per epoch"
+        pen_digits = writer_split(read_pendigits(pendigits))[0]
+    if recipe.scan_share:
+        scan_images, scan_labels, scan_note = scan_training_data(
+            x_scan_source, y_scan_source, pen_digits, recipe.scan_share, seed
+        )
+        x_train = np.concatenate([x_train, scan_images])
+        y_train = np.concatenate([y_train, scan_labels])
+        extra_data = scan_note if extra_data is None else f"{extra_data}; {scan_note}"
     if recipe.label_smoothing:  # Keras smooths only one-hot labels
         y_train = keras.utils.to_categorical(y_train, NUM_CLASSES)
         y_val = keras.utils.to_categorical(y_val, NUM_CLASSES)
@@ -324,7 +337,7 @@ def train_model(
     strategy = strategy or make_strategy(options.strategy)
     keras.utils.set_random_seed(options.seed)
     mnist = mnist or load_mnist(resolve_data_path(options.data))
-    splits = make_splits(recipe, mnist, options.limit, options.pendigits)
+    splits = make_splits(recipe, mnist, options.limit, options.pendigits, options.seed)
     run = fit(recipe, splits, options, strategy)
 
     # The test set is used once, here, after every training choice has been made.

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from fastapi import APIRouter, Request, Response
 
-from app import preprocessing
+from app import honesty, preprocessing
 from app.dependencies import (
     Drawing,
     loaded_registry,
@@ -58,13 +58,16 @@ def predict_drawing(drawing: Drawing, model: Model, settings: Settings) -> dict[
     started = time.perf_counter()
     digit_image = to_mnist(drawing, settings)
     preprocessed = time.perf_counter()
-    probabilities = model.predict(digit_image[np.newaxis] * 255.0)[0]
+    raw = model.predict(digit_image[np.newaxis] * 255.0)[0]
+    probabilities = honesty.calibrate(raw, honesty.temperature(model))
+    verdict = honesty.judge(digit_image, probabilities, settings.model_dir)
     finished = time.perf_counter()
     digit = int(probabilities.argmax())
     return {
         "digit": digit,
         "confidence": float(probabilities[digit]),
         "probabilities": probabilities.tolist(),
+        **verdict,
         "model": model.name,
         "model_version": model.version,
         "input": drawing.kind,

@@ -8,6 +8,7 @@
 const MIN_LABELLED = 0.005;
 
 export class BarChart {
+  #list;
   #bars;
   #labels; // each bar's .bar-value, looked up once: show() runs on every live answer
   #formatPercent;
@@ -17,6 +18,7 @@ export class BarChart {
    * @param {(value: number) => string} formatPercent 0.98 -> "98%" in the page's language
    */
   constructor(list, formatPercent) {
+    this.#list = list;
     this.#bars = [...list.querySelectorAll("[data-digit]")]
       .sort((a, b) => Number(a.dataset.digit) - Number(b.dataset.digit));
     this.#labels = this.#bars.map((bar) => bar.querySelector(".bar-value"));
@@ -34,6 +36,11 @@ export class BarChart {
       this.#labels[digit].textContent = shown;
       bar.classList.toggle("is-top", digit === top);
     });
+  }
+
+  /** Dim every bar: the answer is not a digit, the bars are only the network's guess. */
+  setDimmed(dimmed) {
+    this.#list.classList.toggle("is-dimmed", dimmed);
   }
 
   clear() {

@@ -5,6 +5,7 @@
  * #app's data-state says where the page is, for tests and tools that watch the page:
  * idle (nothing drawn), pending (the answer on screen is not yet for this drawing),
  * ready (the answer on screen is for this drawing and model), error (no answer, a message instead).
+ * data-digit says whether the answer on screen is a digit ("yes") or not one ("no"), when ready.
  */
 
 import { explain, listModels, predict } from "./api.js";
@@ -31,6 +32,8 @@ const view = {
   prediction: element("prediction"),
   confidence: element("confidence"),
   hint: element("hint"),
+  notDigit: element("not-digit"),
+  bestGuess: element("best-guess"),
   preview: element("preview"),
   error: element("error"),
   announce: element("announce"),
@@ -77,10 +80,15 @@ function setState(state) {
   root.dataset.state = state;
 }
 
-function showAnswer(digit, confidence) {
+function showAnswer(digit, confidence, bestGuess = "") {
   view.prediction.textContent = digit;
   view.confidence.textContent = confidence;
-  view.hint.hidden = digit !== "" || pad.strokeCount > 0;
+  view.hint.hidden = digit !== "" || bestGuess !== "" || pad.strokeCount > 0;
+  // Not a digit: no digit and no confidence, a calm sentence, the guess in small type.
+  view.notDigit.hidden = bestGuess === "";
+  view.bestGuess.hidden = bestGuess === "";
+  view.bestGuess.textContent = bestGuess;
+  chart.setDimmed(bestGuess !== "");
 }
 
 function showPreview(source) {
@@ -92,12 +100,17 @@ function showPreview(source) {
 function showResult(result) {
   shown = result;
   const confidence = percent.format(result.confidence);
-  showAnswer(String(result.digit), format(strings.confidence, { percent: confidence }));
+  if (result.is_digit === false) {
+    showAnswer("", "", format(strings.best_guess, { digit: result.digit, percent: confidence }));
+  } else {
+    showAnswer(String(result.digit), format(strings.confidence, { percent: confidence }));
+  }
   chart.show(result.probabilities);
   const preview = String(result.preprocessed ?? "");
   showPreview(preview.startsWith(PREVIEW_PREFIX) ? preview : "");
   view.error.textContent = "";
   if (inside.open) inside.show(result);
+  root.dataset.digit = result.is_digit === false ? "no" : "yes";
   setState("ready");
   if (!pad.isDrawing) announce(result);
 }
@@ -111,6 +124,7 @@ function showNoAnswer(state, message = "") {
   view.error.textContent = message;
   view.announce.textContent = "";
   inside.clear();
+  delete root.dataset.digit;
   setState(state);
 }
 
@@ -130,7 +144,8 @@ function showPending() {
 
 /** Screen readers hear each finished answer once, not every live update during a stroke. */
 function announce(result) {
-  view.announce.textContent = format(strings.announce, {
+  const template = result.is_digit === false ? strings.announce_not_digit : strings.announce;
+  view.announce.textContent = format(template, {
     digit: result.digit,
     percent: percent.format(result.confidence),
   });

@@ -1,0 +1,126 @@
+"""Honest answers: "is this a digit at all?" and confidences that mean what they say.
+
+Every prediction gains ``digit_score`` in [0, 1] (how digit-like the 28x28 model input is) and
+``is_digit`` (``digit_score >= threshold``). The score comes from the digit detector, a small
+binary network in ``model_store/_digit-detector/`` (trained by ``python -m training detector``
+on real digits and generated non-digits; the registry skips folders starting with "_"). It runs
+on the same 28x28 the classifier sees, so the answer does not depend on the model a class picked.
+Its threshold, in its card, was set on held-out real digits (MNIST test, pendigits writers
+21-30) to accept 99% of them: see ``python -m training honest``.
+
+The classifiers' softmax is over-confident or under-confident depending on training (label
+smoothing keeps robust-cnn below 99% on clear digits). Each card may carry a temperature T fitted
+on held-out writers; the served probabilities are softmax(logits / T), which from the
+probabilities p alone is normalise(p ** (1 / T)): the digit and the order of the ten stay as they
+are, only the confidence changes.
+"""
+
+import functools
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.inference import (
+    CARD_FILE,
+    MODEL_FILE,
+    Model,
+    ModelStoreError,
+    card_value,
+    check_checksum,
+    open_interpreter,
+    read_card,
+)
+
+logger = logging.getLogger(__name__)
+
+DETECTOR_FOLDER = "_digit-detector"
+DETECTOR_COMMAND = "python -m training detector --data mnist.npz --pendigits pendigits-orig.tra"
+# Without a detector (a model store that lacks one), the calibrated top probability stands in as
+# the score, with this threshold: a weaker signal, logged at start-up.
+FALLBACK_THRESHOLD = 0.5
+
+
+class Detector:
+    """The digit detector: a LiteRT interpreter (not thread-safe) and its threshold."""
+
+    def __init__(self, card: dict[str, Any], interpreter: Any) -> None:
+        self.card = card
+        self.threshold = float(card.get("threshold", 0.5))
+        self._interpreter = interpreter
+        self._input_index = interpreter.get_input_details()[0]["index"]
+        self._output_index = interpreter.get_output_details()[0]["index"]
+        self._lock = threading.Lock()
+
+    def score(self, digit_image: np.ndarray) -> float:
+        """How digit-like a 28x28 model input in [0, 1] is, from 0 to 1."""
+        pixels = np.ascontiguousarray(digit_image[np.newaxis] * 255.0, dtype=np.float32)
+        with self._lock:
+            self._interpreter.set_tensor(self._input_index, pixels)
+            self._interpreter.invoke()
+            value = float(self._interpreter.get_tensor(self._output_index)[0, 0])
+        return min(max(value, 0.0), 1.0)
+
+
+def open_detector(folder: Path) -> Detector:
+    """The detector in `folder`, checked against its card like every model."""
+    model_path, card_path = folder / MODEL_FILE, folder / CARD_FILE
+    card = read_card(card_path, folder.name)
+    check_checksum(model_path, card, card_path)
+    interpreter = open_interpreter(model_path)
+    inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
+    if list(inputs[0]["shape"]) != [1, 28, 28] or list(outputs[0]["shape"]) != [1, 1]:
+        raise ModelStoreError(
+            f"{model_path} is not a digit detector (28x28 in, one score out); "
+            f"retrain it: {DETECTOR_COMMAND}"
+        )
+    return Detector(card, interpreter)
+
+
+@functools.cache
+def detector_in(model_dir: Path) -> Detector | None:
+    """The store's detector, opened once per process; None (and a warning) when it has none.
+
+    Called at start-up (app.main's lifespan), so a damaged detector stops the server there.
+    """
+    folder = Path(model_dir) / DETECTOR_FOLDER
+    if not (folder / MODEL_FILE).is_file():
+        logger.warning(
+            "%s has no digit detector; is_digit falls back to the top probability >= %s. "
+            "Train it: %s",
+            model_dir,
+            FALLBACK_THRESHOLD,
+            DETECTOR_COMMAND,
+        )
+        return None
+    return open_detector(folder)
+
+
+def temperature(model: Model) -> float:
+    """The model's calibration temperature from its card (1 when not calibrated)."""
+    value = card_value(model.card, "calibration", "temperature")
+    return float(value) if isinstance(value, int | float) and value > 0 else 1.0
+
+
+def calibrate(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """softmax(logits / T) from softmax(logits): normalise(p ** (1 / T)), in log space."""
+    if temperature == 1.0:
+        return probabilities
+    with np.errstate(divide="ignore"):
+        scaled = np.log(probabilities) / temperature
+    scaled -= scaled.max(axis=-1, keepdims=True)
+    weights = np.exp(scaled)
+    return weights / weights.sum(axis=-1, keepdims=True)
+
+
+def judge(digit_image: np.ndarray, probabilities: np.ndarray, model_dir: Path) -> dict[str, Any]:
+    """``{"is_digit", "digit_score"}`` for one model input and its calibrated probabilities."""
+    detector = detector_in(model_dir)
+    if detector is None:
+        score, threshold = float(probabilities.max()), FALLBACK_THRESHOLD
+    else:
+        score, threshold = detector.score(digit_image), detector.threshold
+    score = round(score, 4)  # what the client sees is what is compared
+    return {"is_digit": score >= threshold, "digit_score": score}
