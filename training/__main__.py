@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from training.numbers import add_numbers_parser, run_numbers_eval
 from training.pendigits import TRAINING_WRITERS, WRITERS
 from training.realdraw import add_realdraw_parser, run_realdraw
 
@@ -185,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--count", type=positive_int, default=16, help="digits (rows) to show.")
     preview.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed.")
     add_realdraw_parser(commands)
+    add_numbers_parser(commands)
     return parser
 
 
@@ -335,6 +337,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_list(args)
         if args.command == "realdraw":
             return run_realdraw(args)
+        if args.command == "numbers-eval":
+            return run_numbers_eval(args)
         return run_preview(args)
     except (DatasetError, PendigitsError) as error:
         print(f"error: {error}", file=sys.stderr)
