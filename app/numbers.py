@@ -37,13 +37,26 @@ MAX_QUESTIONS = 48
 # A group of pieces smaller than this share of the tallest group, both ways, is a speck (a stray
 # tap, paper grain), not a digit.
 SPECK_SHARE = 0.12
-# A blob wider than this share of its height may be several touching digits: 99% of the single
-# digits of UCI pendigits' held-out writers are narrower than 1.3 times their height.
+# A group of ink wider than this share of its height may be several touching digits: 99% of the
+# single digits of UCI pendigits' held-out writers are narrower than 1.3 times their height.
 SPLIT_ASPECT = 0.95
-CUT_RANGE = (0.15, 0.85)  # where a cut may fall, as shares of the blob's width
-MAX_CUTS = 5  # candidate cuts tried per blob, the columns of least ink
-MIN_CUT_GAP = 0.08  # candidate cuts at least this share of the width apart
-MIN_PART_WIDTH_SHARE = 0.12  # a cut leaves at least this share of the height on each side
+# How a candidate digit is scored when a drawing is cut into digits: the log of the model's
+# confidence, less ASPECT_COST for each unit of width over FREE_ASPECT times its height (two
+# digits read as one are wide; a single digit rarely is).
+FREE_ASPECT = 0.8
+ASPECT_COST = 3.0
+# (Tuned on numbers written by pendigits' training writers 1-20, never the held-out ones.)
+DIGIT_COST = 0.2  # each digit costs this much: a digit is not cut in two without reason
+# Strokes of one digit leave no column of their span uncovered: a 4's bar inside its hook's
+# span, a 7's crossbar across its stem. Each uncovered stretch costs GAP_COST plus
+# GAP_WIDTH_COST per unit of its width over the height.
+GAP_COST = 3.0
+GAP_WIDTH_COST = 10.0
+CROSSING_COST = 0.3  # each stroke a cut goes through (touching digits meet in one)
+MAX_STROKES_PER_DIGIT = 4  # pendigits writers use at most 3
+MIN_CUT_SHARE = 0.12  # a cut-out digit is at least this share of the group's height wide
+MAX_CUT_ASPECT = 1.6  # and at most this share wide
+CUT_SPACING = 0.1  # candidate cuts at least this share of the height apart
 # Large images are read at most this many pixels: each digit ends as 20x20 anyway.
 WORK_PIXELS = 1_500_000
 DUST_SHARE = SPECK_SHARE / 2  # blobs smaller than this share of the tallest are not looked at
@@ -155,6 +168,42 @@ def left_to_right(parts: list[DigitPart]) -> list[DigitPart]:
     return sorted(parts, key=lambda part: part.box[0] + part.box[2])
 
 
+def digit_score(confidence: float, box: Box) -> float:
+    """How good a candidate digit is: log confidence, less the cost of a digit and of being
+    too wide."""
+    left, top, right, bottom = box
+    aspect = (right - left) / max(bottom - top, 1e-9)
+    wide = ASPECT_COST * max(0.0, aspect - FREE_ASPECT)
+    return math.log(max(confidence, 1e-9)) - wide - DIGIT_COST
+
+
+def gap_cost(boxes: Sequence[Box]) -> float:
+    """The cost of the columns no piece covers inside these pieces' joint span."""
+    height = max(bottom - top for _, top, _, bottom in boxes)
+    cost, reach = 0.0, None
+    for left, _, right, _ in sorted(boxes):
+        if reach is not None and left > reach:
+            cost += GAP_COST + GAP_WIDTH_COST * (left - reach) / max(height, 1e-9)
+        reach = right if reach is None else max(reach, right)
+    return cost
+
+
+def best_segmentation(count: int, scores: dict[tuple[int, int], float]) -> list[tuple[int, int]]:
+    """The split of positions 0..count into runs (i, j) that maximises the sum of their scores
+    (dynamic programming over the runs given; at least one split must exist)."""
+    best = [-math.inf] * (count + 1)
+    best[0] = 0.0
+    came_from = [0] * (count + 1)
+    for (start, end), score in sorted(scores.items(), key=lambda item: item[0][1]):
+        if best[start] + score > best[end]:
+            best[end], came_from[end] = best[start] + score, start
+    runs, end = [], count
+    while end > 0:
+        runs.append((came_from[end], end))
+        end = came_from[end]
+    return runs[::-1]
+
+
 # --- strokes ------------------------------------------------------------------------------------
 
 
@@ -170,7 +219,23 @@ def stroke_parts(
     def render(members: list[int]) -> np.ndarray:
         return preprocessing.strokes_to_mnist([arrays[i] for i in members])
 
-    groups = without_specks(group_pieces(boxes, render, judge), boxes)
+    # Digits are runs of strokes in the order of their centres left to right (a 7's crossbar
+    # and a 5's flag sit inside their digit's span): the model and the aspect pick the runs.
+    order = sorted(range(len(arrays)), key=lambda i: boxes[i][0] + boxes[i][2])
+    runs = [
+        (start, end)
+        for start in range(len(order))
+        for end in range(start + 1, min(len(order), start + MAX_STROKES_PER_DIGIT) + 1)
+    ]
+    members = {run: [order[k] for k in range(*run)] for run in runs}
+    confidence = judge([render(members[run]) for run in runs])
+    scores = {
+        run: digit_score(float(value), union_box([boxes[i] for i in members[run]]))
+        - gap_cost([boxes[i] for i in members[run]])
+        for run, value in zip(runs, confidence, strict=True)
+    }
+    chosen = [members[run] for run in best_segmentation(len(order), scores)]
+    groups = without_specks(chosen, boxes)
     check_count(len(groups))
     parts = [
         DigitPart(
@@ -290,57 +355,79 @@ class InkParts:
         rows, cols = np.flatnonzero(own.any(axis=1)), np.flatnonzero(own.any(axis=0))
         return (left + cols[0], top + rows[0], left + cols[-1] + 1, top + rows[-1] + 1)
 
+    def has_ink(self, members: list[int], columns: tuple[int, int]) -> bool:
+        left, top, right, bottom = self.outer_box(members, columns)
+        if right <= left:
+            return False
+        labels = self.blobs.labels[top:bottom, left:right]
+        return bool(np.isin(labels, np.asarray(members) + 1).any())
+
     def model_input(self, members: list[int], columns: tuple[int, int] | None = None) -> np.ndarray:
         return preprocessing.ink_to_mnist(self.cut_out(members, columns))
 
 
 def column_cuts(piece: np.ndarray, left: int, height: int) -> list[int]:
-    """Up to MAX_CUTS columns (in the ink map's units) with the least ink, spread apart."""
+    """Candidate cuts (in the ink map's columns): the columns of least ink, CUT_SPACING apart."""
     profile = piece.astype(np.float64).sum(axis=0)
     profile = np.convolve(profile, np.ones(3) / 3, mode="same")  # one-pixel noise is not a gap
-    width = len(profile)
-    low, high = int(width * CUT_RANGE[0]), int(math.ceil(width * CUT_RANGE[1]))
-    margin = int(MIN_PART_WIDTH_SHARE * height)
-    low, high = max(low, margin, 1), min(high, width - margin - 1)
+    margin = max(1, int(MIN_CUT_SHARE * height))
+    inside = np.arange(margin, len(profile) - margin)
+    spacing = max(1.0, CUT_SPACING * height)
     chosen: list[int] = []
-    for column in np.argsort(profile[low:high], kind="stable") + low:
-        if all(abs(column - other) >= MIN_CUT_GAP * width for other in chosen):
+    for column in inside[np.argsort(profile[inside], kind="stable")]:
+        if all(abs(column - other) >= spacing for other in chosen):
             chosen.append(int(column))
-            if len(chosen) == MAX_CUTS:
-                break
-    return [left + column for column in chosen]
+    return sorted(left + column for column in chosen)
 
 
 def split_touching(
-    parts: InkParts, members: list[int], columns: tuple[int, int], judge: Judge, depth: int = 0
+    parts: InkParts, members: list[int], columns: tuple[int, int], judge: Judge
 ) -> list[tuple[int, int]]:
-    """Column ranges of the digits in one group of blobs: cut while the model says it reads
-    better cut (both sides more surely than the whole)."""
+    """Column ranges of the digits in one group of blobs: where touching digits are cut.
+
+    Candidate cuts are the columns of least ink; the cut-outs between them are scored by the
+    model and their aspect, and the best chain of cut-outs across the group wins (which may be
+    the whole group)."""
     left, top, right, bottom = parts.box_of(members, columns)
     width, height = right - left, bottom - top
-    if width <= SPLIT_ASPECT * height or depth >= MAX_DIGITS:
+    if width <= SPLIT_ASPECT * height:
         return [columns]
     piece = parts.cut_out(members, (int(left), int(right)))
-    # cut_out widened the piece by its halo on the left, unless it met the image's edge
-    offset = int(left) - max(int(left) - HALO, 0)
-    cuts = column_cuts(piece[:, offset : offset + int(width)], int(left), int(height))
-    if not cuts:
-        return [columns]
-    candidates = [parts.model_input(members, columns)]
-    for cut in cuts:
-        candidates += [
-            parts.model_input(members, (columns[0], cut)),
-            parts.model_input(members, (cut, columns[1])),
-        ]
-    confidence = judge(candidates)
-    scores = confidence[1::2] * confidence[2::2]
-    best = int(np.argmax(scores))
-    if scores[best] <= confidence[0]:
-        return [columns]
-    cut = cuts[best]
-    return split_touching(parts, members, (columns[0], cut), judge, depth + 1) + split_touching(
-        parts, members, (cut, columns[1]), judge, depth + 1
-    )
+    offset = int(left) - max(int(left) - HALO, 0)  # cut_out's halo on the left, unless at the edge
+    inside = piece[:, offset : offset + int(width)]
+    cuts = column_cuts(inside, int(left), int(height))
+    positions = [columns[0], *cuts, columns[1]]
+    # How many strokes each cut goes through: runs of ink down its column.
+    solid = inside >= preprocessing.INK_THRESHOLD * float(inside.max())
+    crossings = [0] + [
+        int(np.count_nonzero(np.diff(solid[:, cut - int(left)].astype(np.int8)) == 1))
+        + int(solid[0, cut - int(left)])
+        for cut in cuts
+    ]
+    runs, boxes = [], []
+    for start in range(len(positions) - 1):
+        for end in range(start + 1, len(positions)):
+            span = (positions[start], positions[end])
+            span_width = min(span[1], right) - max(span[0], left)
+            whole = start == 0 and end == len(positions) - 1
+            if span_width > MAX_CUT_ASPECT * height and not whole:
+                break
+            if span_width < MIN_CUT_SHARE * height and not whole:
+                continue
+            if not parts.has_ink(members, span):
+                continue
+            runs.append((start, end))
+            boxes.append(parts.box_of(members, span))
+    spans = [(positions[start], positions[end]) for start, end in runs]
+    confidence = judge([parts.model_input(members, span) for span in spans])
+    scores = {
+        run: digit_score(float(value), box) - CROSSING_COST * crossings[run[0]]
+        for run, value, box in zip(runs, confidence, boxes, strict=True)
+    }
+    return [
+        (positions[start], positions[end])
+        for start, end in best_segmentation(len(positions) - 1, scores)
+    ]
 
 
 def ink_parts(ink: np.ndarray, judge: Judge) -> list[DigitPart]:

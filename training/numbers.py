@@ -5,10 +5,14 @@ Each number is 2 to 6 digits of one held-out UCI pendigits writer (21-30), place
 as a person would write them: each digit its own size (0.8-1.25 of the number's height), its
 own baseline (up to 10% of the height off), and a gap to the next one of a chosen kind:
 
-- clear: 15-80% of the height between the digits' boxes;
-- close: 0-15% of the height, boxes nearly touching;
-- touching: the next digit moved left until its pen path meets the previous one's in some row
-  (and up to 4% of the height further), so that drawn with any brush their ink is joined.
+- clear: 15-80% of the height between the digits' inked boxes;
+- close: 0-15% of the height between them, nearly touching;
+- touching: the next digit moved left until its ink meets the previous one's in some row, and
+  up to a third of a brush width further, so that their ink is joined.
+
+Each number has its brush, 5-18% of its height (the page's brush is 5% of the pad's height, and
+people write numbers from a third of the pad's height to all of it); gaps are measured between
+the inked shapes, so pen paths are a brush width further apart than the gap.
 
 The strokes are shuffled (digits are grouped by place, never by stroke order) and read through
 the strokes path; the same number is drawn on a wide canvas (like the page's number mode: white
@@ -38,7 +42,7 @@ from app import numbers
 from app.errors import InputError
 from app.inference import Model, ModelStoreError, load_model
 from app.settings import Settings
-from training.canvas import BRUSH_SHARE, TRANSPARENT_SHARE, WHITE, random_colour, stroke_coverage
+from training.canvas import TRANSPARENT_SHARE, WHITE, random_colour, stroke_coverage
 from training.pendigits import PenDigit, PendigitsError, read_pendigits, writer_split
 
 PENDIGITS_ENV = "DIGITDRAW_PENDIGITS"
@@ -48,7 +52,8 @@ DIGITS_RANGE = (2, 6)  # digits in a number, both ends included
 SIZE_RANGE = (0.8, 1.25)  # each digit's height over the number's
 BASELINE_JITTER = 0.1  # each digit's bottom moves up or down by up to this share of the height
 GAPS = {"clear": (0.15, 0.8), "close": (0.0, 0.15)}  # box gap over the height
-TOUCH_OVERLAP = (0.0, 0.04)  # how far past first contact a touching digit is pushed
+TOUCH_OVERLAP = (0.0, 0.33)  # how far past first contact a touching digit is pushed, in brushes
+BRUSH_HEIGHT_SHARE = (0.05, 0.18)  # the brush's width over the number's height
 HEIGHT = 100.0  # the number's height in stroke units
 TOUCH_ROWS = 40  # rows in which pen paths are compared when digits are pushed together
 PAD_HEIGHTS = (200, 360)  # wide pad's height in pixels
@@ -66,6 +71,7 @@ class WrittenNumber:
     text: str
     strokes: tuple[np.ndarray, ...]
     spacing: str
+    brush: float  # the brush's width in stroke units
 
 
 def dense(points: np.ndarray, step: float) -> np.ndarray:
@@ -97,6 +103,7 @@ def write_number(
     """Place the digits side by side (see the module's description) and shuffle the strokes."""
     placed: list[list[np.ndarray]] = []
     right_edge = 0.0
+    brush = rng.uniform(*BRUSH_HEIGHT_SHARE) * HEIGHT
     for digit in digits:
         points = np.concatenate(digit.strokes)
         low, high = points.min(axis=0), points.max(axis=0)
@@ -107,16 +114,17 @@ def write_number(
         if not placed:
             shift = 0.0
         elif spacing == "touching":
-            shift = touching_shift(placed[-1], strokes) - rng.uniform(*TOUCH_OVERLAP) * HEIGHT
+            contact = touching_shift(placed[-1], strokes)
+            shift = contact + brush * (1 - rng.uniform(*TOUCH_OVERLAP))
         else:
-            shift = right_edge + rng.uniform(*GAPS[spacing]) * HEIGHT
+            shift = right_edge + brush + rng.uniform(*GAPS[spacing]) * HEIGHT
         strokes = [s + [shift, 0.0] for s in strokes]
         right_edge = max(float(s[:, 0].max()) for s in strokes)
         placed.append(strokes)
     every = [s for strokes in placed for s in strokes]
     order = rng.permutation(len(every))
     text = "".join(str(digit.label) for digit in digits)
-    return WrittenNumber(text, tuple(every[i] for i in order), spacing)
+    return WrittenNumber(text, tuple(every[i] for i in order), spacing, brush)
 
 
 def touching_shift(previous: list[np.ndarray], strokes: list[np.ndarray]) -> float:
@@ -134,10 +142,12 @@ def draw_number(number: WrittenNumber, seed: int, index: int) -> bytes:
     """The number drawn on a wide canvas as the page exports it: PNG bytes."""
     rng = np.random.default_rng([seed, index, 1])
     pad_height = int(rng.integers(PAD_HEIGHTS[0], PAD_HEIGHTS[1] + 1))
-    brush = float(rng.uniform(*BRUSH_SHARE)) * pad_height
     points = np.concatenate(number.strokes)
     low, high = points.min(axis=0), points.max(axis=0)
-    scale = (rng.uniform(*INK_HEIGHT_SHARE) * pad_height - brush) / max(float(high[1] - low[1]), 1)
+    path_height = max(float(high[1] - low[1]), 1.0)
+    # Ink height = path height + brush, in pixels: the share of the pad the number takes.
+    scale = rng.uniform(*INK_HEIGHT_SHARE) * pad_height / (path_height + number.brush)
+    brush = number.brush * scale
     ink_width = float(high[0] - low[0]) * scale
     margin = brush + 4
     width = int(np.ceil(ink_width + 2 * margin + rng.uniform(0, 0.5) * pad_height))
@@ -287,6 +297,13 @@ def add_numbers_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
+    parser.add_argument(
+        "--writers",
+        choices=("heldout", "training"),
+        default="heldout",
+        help="heldout (21-30, the figures) or training (1-20, for tuning app.numbers' costs)",
+    )
+    parser.add_argument("--spacings", default=",".join(SPACINGS), help="comma-separated")
     parser.add_argument("--show-mistakes", type=int, default=0, help="print up to N mistakes")
     parser.set_defaults(handler=run_numbers_eval)
     return parser
@@ -297,17 +314,22 @@ def run_numbers_eval(args: argparse.Namespace) -> int:
     try:
         if args.pendigits is None:
             raise ValueError(f"Pass --pendigits path/to/pendigits-orig.tra or set {PENDIGITS_ENV}.")
-        heldout = writer_split(read_pendigits(args.pendigits))[1]
+        training, heldout = writer_split(read_pendigits(args.pendigits))
+        if args.writers == "training":
+            heldout = training
         names = [name.strip() for name in args.models.split(",")]
         models = [load_model(Path(args.model_dir) / name) for name in names]
     except (ValueError, PendigitsError, ModelStoreError) as error:
         sys.stderr.write(f"numbers-eval: {error}\n")
         return 2
     mistakes: list = []
-    tallies = evaluate(models, heldout, args.count, args.seed, args.workers, mistakes=mistakes)
+    spacings = [name.strip() for name in args.spacings.split(",")]
+    tallies = evaluate(
+        models, heldout, args.count, args.seed, args.workers, spacings, mistakes=mistakes
+    )
     out = sys.stdout
     out.write(
-        f"Whole numbers from pendigits writers 21-30, {args.count} numbers per spacing, "
+        f"Whole numbers from pendigits {args.writers} writers, {args.count} numbers per spacing, "
         f"2-6 digits, seed {args.seed}\n"
     )
     out.write(f"{'model':14}{'spacing':10}{'path':9}{'numbers':>9}{'count':>8}{'digits':>8}\n")
