@@ -33,6 +33,7 @@ from app.routers import (
     explain,
     health,
     models,
+    numbers,
     pages,
     predict,
 )
@@ -247,6 +248,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         classes.router,
         classroom_pages.router,
         corrections.router,
+        numbers.router,
     ):
         app.include_router(router)
     app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR), name="static")

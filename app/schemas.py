@@ -245,3 +245,60 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         503: "Models still loading",
     }.items()
 }
+
+
+# --- POST /predict/number -----------------------------------------------------------------------
+
+# "17" as strokes: a 1, then a 7 whose crossbar is drawn last, as people often do.
+EXAMPLE_NUMBER_STROKES = [
+    [[10, 10], [10, 60]],
+    [[40, 10], [70, 10], [52, 60]],
+    [[50, 36], [66, 36]],
+]
+NUMBER_EXAMPLES: dict[str, dict[str, Any]] = {
+    "strokes": {
+        "summary": "A number as pen strokes, in any order (here a 7's crossbar comes last)",
+        "value": {"strokes": EXAMPLE_NUMBER_STROKES},
+    },
+    "image": {
+        "summary": "A picture of a number: PNG, JPEG, WebP, GIF or BMP as a data URL or base64",
+        "value": {"image": "data:image/png;base64," + EXAMPLE_PNG_BASE64},
+    },
+}
+
+
+class NumberDigit(BaseModel):
+    """One digit of a number: the model's answer for it and where it is in the input."""
+
+    digit: int = Field(ge=0, le=9, description="The most probable digit.")
+    confidence: float = Field(description="Probability of that digit.")
+    probabilities: list[float] = Field(description="Ten probabilities, index = digit, sum 1.")
+    is_digit: bool = Field(description="Whether this part looks like a digit at all.")
+    digit_score: float = Field(description="How digit-like the part is, 0 to 1.")
+    box: list[float] = Field(
+        min_length=4,
+        max_length=4,
+        description="[left, top, right, bottom] in the input's own units (stroke units, or "
+        "pixels of the image, right and bottom exclusive).",
+    )
+
+
+class NumberPrediction(BaseModel):
+    """A whole number read digit by digit, left to right."""
+
+    number: str = Field(examples=["2026"], description="The digits read, left to right.")
+    digits: list[NumberDigit] = Field(description="At most 12, left to right.")
+    model: str
+    input: Literal["image", "strokes", "pixels"]
+    timing_ms: Timing
+
+
+NUMBER_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": json_body("PredictRequest", NUMBER_EXAMPLES),
+            "multipart/form-data": PREDICT_BODY["requestBody"]["content"]["multipart/form-data"],
+        },
+    }
+}

@@ -23,6 +23,7 @@ from training.finetune import add_parsers as add_finetune_parsers
 from training.finetune import run as run_finetune
 from training.detector import add_arguments as add_detector_arguments
 from training.honest import add_arguments as add_honest_arguments
+from training.numbers import add_numbers_parser, run_numbers_eval
 from training.pendigits import TRAINING_WRITERS, WRITERS
 from training.realdraw import add_realdraw_parser, run_realdraw
 
@@ -206,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
         "and read simulated scans; --update-cards records it all.",
     )
     add_honest_arguments(honest)
+    add_numbers_parser(commands)
     return parser
 
 
@@ -366,6 +368,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from training.detector import train_detector
 
             return train_detector(args)
+        if args.command == "numbers-eval":
+            return run_numbers_eval(args)
         return run_preview(args)
     except (DatasetError, PendigitsError) as error:
         print(f"error: {error}", file=sys.stderr)

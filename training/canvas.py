@@ -87,14 +87,18 @@ def place_on_pad(strokes: Sequence[np.ndarray], style: CanvasStyle) -> list[np.n
     return [start + (np.asarray(s, dtype=np.float64).reshape(-1, 2) - low) * scale for s in strokes]
 
 
-def stroke_coverage(points: Sequence[np.ndarray], side: int, brush: float) -> Image.Image:
-    """Ink coverage (mode L, 0..255) of round-capped, round-joined polylines on a side x side pad.
+def stroke_coverage(
+    points: Sequence[np.ndarray], side: int, brush: float, height: int | None = None
+) -> Image.Image:
+    """Ink coverage (mode L, 0..255) of round-capped, round-joined polylines on a side x side pad
+    (side x height for a wide pad, as the page's number mode has).
 
     A round-cap, round-join stroke is every point within brush/2 of the path: a disc at each
     vertex plus a rectangle along each segment. Drawn at SUPERSAMPLE scale and box-averaged,
     which is the coverage a browser's anti-aliasing computes.
     """
-    big = Image.new("L", (side * SUPERSAMPLE, side * SUPERSAMPLE), 0)
+    height = side if height is None else height
+    big = Image.new("L", (side * SUPERSAMPLE, height * SUPERSAMPLE), 0)
     pen = ImageDraw.Draw(big)
     radius = brush * SUPERSAMPLE / 2
     for stroke in points:
@@ -108,7 +112,7 @@ def stroke_coverage(points: Sequence[np.ndarray], side: int, brush: float) -> Im
             normal = np.array([start[1] - end[1], end[0] - start[0]]) * radius / length
             corners = [start + normal, end + normal, end - normal, start - normal]
             pen.polygon([tuple(corner) for corner in corners], fill=255)
-    return big.resize((side, side), Image.Resampling.BOX)
+    return big.resize((side, height), Image.Resampling.BOX)
 
 
 def render_canvas(strokes: Sequence[np.ndarray], style: CanvasStyle) -> Image.Image:

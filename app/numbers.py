@@ -1,0 +1,524 @@
+"""Read a whole number: split a drawing into its digits, each prepared exactly as /predict does.
+
+People write a number as a row of digits, but not one stroke per digit and not in order: a 4 or a
+7 in two strokes, a 7's crossbar added last, a 5's flag added after the next digit. So pieces
+(strokes, or an image's connected blobs of ink) are grouped by where they are, never by when they
+were drawn: pieces whose horizontal extents overlap belong to one digit. Where the overlap is
+neither clearly large nor clearly small, the model decides: the two pieces stay apart only if
+the model is more sure of them apart than of them together. An image blob far wider than a digit
+(neighbouring digits that touch) is cut at the column of least ink, again keeping a cut only when
+the model reads both sides more surely than the whole.
+
+Each digit then becomes a 28x28 through app.preprocessing (strokes_to_mnist, ink_to_mnist), the
+one home of MNIST preparation, and every digit goes through the model in one batch.
+"""
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from app import preprocessing
+from app.errors import EmptyInput, InputError
+from app.inference import Model
+
+MAX_DIGITS = 12  # most digits in one number: a phone number, a year, a sum; more is a drawing
+# Pieces whose horizontal extents overlap by at least this share of the narrower one are one
+# digit without asking the model; below MAYBE_SAME_DIGIT they are surely apart.
+SAME_DIGIT = 0.7
+MAYBE_SAME_DIGIT = 0.1
+# A piece narrower than this share of its height (a 1, a 7's stem) counts as this wide, centred
+# on itself, when overlaps are measured: a vertical line has no width to overlap with.
+MIN_WIDTH_SHARE = 0.3
+# At most this many "together or apart?" questions to the model per drawing; the rest are settled
+# by the overlap alone (a scribble of 100 strokes must not cost 100 squared model calls).
+MAX_QUESTIONS = 48
+# A group of pieces smaller than this share of the tallest group, both ways, is a speck (a stray
+# tap, paper grain), not a digit.
+SPECK_SHARE = 0.12
+# A group of ink wider than this share of its height may be several touching digits: 99% of the
+# single digits of UCI pendigits' held-out writers are narrower than 1.3 times their height.
+SPLIT_ASPECT = 0.95
+# How a candidate digit is scored when a drawing is cut into digits: the log of the model's
+# confidence, less ASPECT_COST for each unit of width over FREE_ASPECT times its height (two
+# digits read as one are wide; a single digit rarely is).
+FREE_ASPECT = 0.8
+ASPECT_COST = 3.0
+# (Tuned on numbers written by pendigits' training writers 1-20, never the held-out ones.)
+DIGIT_COST = 0.2  # each digit costs this much: a digit is not cut in two without reason
+# Strokes of one digit leave no column of their span uncovered: a 4's bar inside its hook's
+# span, a 7's crossbar across its stem. Each uncovered stretch costs GAP_COST plus
+# GAP_WIDTH_COST per unit of its width over the height.
+GAP_COST = 3.0
+GAP_WIDTH_COST = 10.0
+CROSSING_COST = 0.3  # each stroke a cut goes through (touching digits meet in one)
+MAX_STROKES_PER_DIGIT = 4  # pendigits writers use at most 3
+MIN_CUT_SHARE = 0.12  # a cut-out digit is at least this share of the group's height wide
+MAX_CUT_ASPECT = 1.6  # and at most this share wide
+CUT_SPACING = 0.1  # candidate cuts at least this share of the height apart
+# Large images are read at most this many pixels: each digit ends as 20x20 anyway.
+WORK_PIXELS = 1_500_000
+DUST_SHARE = SPECK_SHARE / 2  # blobs smaller than this share of the tallest are not looked at
+MAX_BLOBS = 100
+HALO = 1  # pixels of faint anti-aliased edge kept around each blob's own pixels
+
+Box = tuple[float, float, float, float]  # left, top, right, bottom in the input's own units
+# The model's confidence (highest probability) for each of several candidate digit images.
+Judge = Callable[[list[np.ndarray]], np.ndarray]
+
+
+class TooManyDigits(InputError):
+    """More digits than a number may have."""
+
+    code = "too_many_digits"
+    status = 422
+
+
+@dataclass(frozen=True)
+class DigitPart:
+    """One digit of the number: its box in the input's units and the 28x28 the model sees."""
+
+    box: Box
+    image: np.ndarray
+
+
+# --- grouping pieces by horizontal overlap -----------------------------------------------------
+
+
+def union_box(boxes: Sequence[Box]) -> Box:
+    lefts, tops, rights, bottoms = zip(*boxes, strict=True)
+    return min(lefts), min(tops), max(rights), max(bottoms)
+
+
+def overlap_span(box: Box) -> tuple[float, float, float]:
+    """(start, end, width) of a box left to right, a narrow box widened about its centre."""
+    left, top, right, bottom = box
+    width = max(right - left, MIN_WIDTH_SHARE * (bottom - top), 1e-9)
+    centre = (left + right) / 2
+    return centre - width / 2, centre + width / 2, width
+
+
+def overlap_shares(spans: np.ndarray) -> np.ndarray:
+    """(n, n): how much each two spans overlap, as a share of the narrower one (0 to 1)."""
+    start, end, width = spans[:, 0], spans[:, 1], spans[:, 2]
+    overlap = np.minimum(end[:, None], end[None, :]) - np.maximum(start[:, None], start[None, :])
+    return np.maximum(overlap, 0.0) / np.minimum(width[:, None], width[None, :])
+
+
+def group_pieces(
+    boxes: Sequence[Box], render: Callable[[list[int]], np.ndarray], judge: Judge
+) -> list[list[int]]:
+    """Indices of the pieces in each digit, by horizontal overlap, the model settling doubts.
+
+    `render` draws a set of pieces as a 28x28 model input; `judge` gives the model's confidence
+    for a list of them. Pairs are taken from the most overlapping down, so a 5's flag joins its
+    own 5 before it could be weighed against the next digit.
+    """
+    groups = [[index] for index in range(len(boxes))]
+    spans = np.array([overlap_span(box) for box in boxes], dtype=np.float64).reshape(-1, 3)
+    apart = np.zeros((len(groups), len(groups)), dtype=bool)
+    questions = 0
+    while len(groups) > 1:
+        shares = overlap_shares(spans)
+        shares[apart] = 0.0
+        np.fill_diagonal(shares, 0.0)
+        i, j = np.unravel_index(int(np.argmax(shares)), shares.shape)
+        share = float(shares[i, j])
+        if share < MAYBE_SAME_DIGIT:
+            break
+        i, j = min(i, j), max(i, j)
+        together = groups[i] + groups[j]
+        if share < SAME_DIGIT and questions < MAX_QUESTIONS:
+            questions += 1
+            first, second, both = judge([render(groups[i]), render(groups[j]), render(together)])
+            if first * second > both:
+                apart[i, j] = apart[j, i] = True
+                continue
+        groups[i] = together
+        spans[i] = overlap_span(union_box([boxes[k] for k in together]))
+        apart[i] = apart[:, i] = False  # a new group: its questions are new
+        del groups[j]
+        spans = np.delete(spans, j, axis=0)
+        apart = np.delete(np.delete(apart, j, axis=0), j, axis=1)
+    return groups
+
+
+def without_specks(groups: list[list[int]], boxes: Sequence[Box]) -> list[list[int]]:
+    """The groups without tiny ones (a stray tap), unless that would leave nothing."""
+    extents = [union_box([boxes[i] for i in group]) for group in groups]
+    tallest = max(bottom - top for _, top, _, bottom in extents)
+    kept = [
+        group
+        for group, (left, top, right, bottom) in zip(groups, extents, strict=True)
+        if max(right - left, bottom - top) > SPECK_SHARE * tallest
+    ]
+    return kept or groups
+
+
+def check_count(count: int) -> None:
+    if count > MAX_DIGITS:
+        raise TooManyDigits(
+            f"The drawing splits into {count} digits; a number may have at most {MAX_DIGITS}. "
+            "Write fewer digits, or leave clear gaps only between digits."
+        )
+
+
+def left_to_right(parts: list[DigitPart]) -> list[DigitPart]:
+    return sorted(parts, key=lambda part: part.box[0] + part.box[2])
+
+
+def digit_score(confidence: float, box: Box) -> float:
+    """How good a candidate digit is: log confidence, less the cost of a digit and of being
+    too wide."""
+    left, top, right, bottom = box
+    aspect = (right - left) / max(bottom - top, 1e-9)
+    wide = ASPECT_COST * max(0.0, aspect - FREE_ASPECT)
+    return math.log(max(confidence, 1e-9)) - wide - DIGIT_COST
+
+
+def gap_cost(boxes: Sequence[Box]) -> float:
+    """The cost of the columns no piece covers inside these pieces' joint span."""
+    height = max(bottom - top for _, top, _, bottom in boxes)
+    cost, reach = 0.0, None
+    for left, _, right, _ in sorted(boxes):
+        if reach is not None and left > reach:
+            cost += GAP_COST + GAP_WIDTH_COST * (left - reach) / max(height, 1e-9)
+        reach = right if reach is None else max(reach, right)
+    return cost
+
+
+def best_segmentation(count: int, scores: dict[tuple[int, int], float]) -> list[tuple[int, int]]:
+    """The split of positions 0..count into runs (i, j) that maximises the sum of their scores
+    (dynamic programming over the runs given; at least one split must exist)."""
+    best = [-math.inf] * (count + 1)
+    best[0] = 0.0
+    came_from = [0] * (count + 1)
+    for (start, end), score in sorted(scores.items(), key=lambda item: item[0][1]):
+        if best[start] + score > best[end]:
+            best[end], came_from[end] = best[start] + score, start
+    runs, end = [], count
+    while end > 0:
+        runs.append((came_from[end], end))
+        end = came_from[end]
+    return runs[::-1]
+
+
+# --- strokes ------------------------------------------------------------------------------------
+
+
+def stroke_parts(
+    strokes: object, judge: Judge, max_strokes: int = 100, max_points: int = 10_000
+) -> list[DigitPart]:
+    """The digits of a number drawn as strokes, left to right."""
+    arrays = preprocessing.validate_strokes(strokes, max_strokes, max_points)
+    if not arrays:
+        raise EmptyInput("The drawing has no points: write a number, then send the strokes.")
+    boxes: list[Box] = [(*points.min(axis=0), *points.max(axis=0)) for points in arrays]
+
+    def render(members: list[int]) -> np.ndarray:
+        return preprocessing.strokes_to_mnist([arrays[i] for i in members])
+
+    # Digits are runs of strokes in the order of their centres left to right (a 7's crossbar
+    # and a 5's flag sit inside their digit's span): the model and the aspect pick the runs.
+    order = sorted(range(len(arrays)), key=lambda i: boxes[i][0] + boxes[i][2])
+    runs = [
+        (start, end)
+        for start in range(len(order))
+        for end in range(start + 1, min(len(order), start + MAX_STROKES_PER_DIGIT) + 1)
+    ]
+    members = {run: [order[k] for k in range(*run)] for run in runs}
+    confidence = judge([render(members[run]) for run in runs])
+    scores = {
+        run: digit_score(float(value), union_box([boxes[i] for i in members[run]]))
+        - gap_cost([boxes[i] for i in members[run]])
+        for run, value in zip(runs, confidence, strict=True)
+    }
+    chosen = [members[run] for run in best_segmentation(len(order), scores)]
+    groups = without_specks(chosen, boxes)
+    check_count(len(groups))
+    parts = [
+        DigitPart(
+            tuple(float(v) for v in union_box([boxes[i] for i in group])),  # type: ignore[arg-type]
+            render(group),
+        )
+        for group in groups
+    ]
+    return left_to_right(parts)
+
+
+# --- images -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Blobs:
+    """An ink map's connected blobs: a label per pixel (0 = none) and each blob's box."""
+
+    labels: np.ndarray  # int32, same shape as the ink
+    boxes: list[Box]  # blob k+1's (left, top, right, bottom), right and bottom exclusive
+
+
+def connected_blobs(mask: np.ndarray) -> Blobs:
+    """8-connected components of a boolean mask, by runs of ink along each row (no SciPy)."""
+    height, width = mask.shape
+    framed = np.zeros((height, width + 2), dtype=np.int8)
+    framed[:, 1:-1] = mask
+    steps = np.diff(framed, axis=1)
+    rows, starts = np.nonzero(steps == 1)
+    ends = np.nonzero(steps == -1)[1]  # same rows, same order: every run starts and ends
+    parent = list(range(len(rows)))
+
+    def root(run: int) -> int:
+        while parent[run] != run:
+            parent[run] = parent[parent[run]]
+            run = parent[run]
+        return run
+
+    row_starts = np.searchsorted(rows, np.arange(height + 1))
+    for row in range(1, height):
+        above, above_end = int(row_starts[row - 1]), int(row_starts[row])
+        here, here_end = above_end, int(row_starts[row + 1])
+        while above < above_end and here < here_end:
+            # Runs touch, diagonals included, when each starts no later than the other ends.
+            if starts[here] <= ends[above] and starts[above] <= ends[here]:
+                a, b = root(above), root(here)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+            if ends[above] < ends[here]:
+                above += 1
+            else:
+                here += 1
+    roots = np.array([root(run) for run in range(len(rows))], dtype=np.int64)
+    unique, run_labels = np.unique(roots, return_inverse=True)
+    labels = np.zeros((height, width), dtype=np.int32)
+    boxes = []
+    for label in range(len(unique)):
+        members = np.flatnonzero(run_labels == label)
+        for run in members:
+            labels[rows[run], starts[run] : ends[run]] = label + 1
+        boxes.append(
+            (
+                float(starts[members].min()),
+                float(rows[members].min()),
+                float(ends[members].max()),
+                float(rows[members].max() + 1),
+            )
+        )
+    return Blobs(labels, boxes)
+
+
+def main_blobs(boxes: list[Box]) -> list[int]:
+    """The blobs worth grouping: not the dust of a photo (a blob far smaller than the tallest),
+    and at most MAX_BLOBS of them, the tallest, so that grouping stays cheap."""
+    tallest = max(bottom - top for _, top, _, bottom in boxes)
+    sizes = [max(right - left, bottom - top) for left, top, right, bottom in boxes]
+    kept = [i for i, size in enumerate(sizes) if size > DUST_SHARE * tallest]
+    return sorted(sorted(kept, key=lambda i: -sizes[i])[:MAX_BLOBS])
+
+
+class InkParts:
+    """Cut-outs of one ink map: a set of blobs, optionally only some of their columns."""
+
+    def __init__(self, ink: np.ndarray, blobs: Blobs) -> None:
+        self.ink = ink
+        self.blobs = blobs
+
+    def outer_box(
+        self, members: list[int], columns: tuple[int, int] | None
+    ) -> tuple[int, int, int, int]:
+        """The blobs' joint box in pixels, narrowed to the columns when given."""
+        box = union_box([self.blobs.boxes[i] for i in members])
+        left, top, right, bottom = (int(v) for v in box)
+        if columns is not None:
+            left, right = max(left, columns[0]), min(right, columns[1])
+        return left, top, right, bottom
+
+    def cut_out(self, members: list[int], columns: tuple[int, int] | None = None) -> np.ndarray:
+        """The ink of these blobs (with their faint edge) inside their box, other ink removed."""
+        left, top, right, bottom = self.outer_box(members, columns)
+        top, left = max(top - HALO, 0), max(left - HALO, 0)
+        bottom, right = bottom + HALO, right + HALO
+        labels = self.blobs.labels[top:bottom, left:right]
+        own = np.isin(labels, np.asarray(members) + 1).astype(np.uint8)
+        if HALO:
+            own = preprocessing.square_filter(own, HALO, np.maximum)
+        piece = self.ink[top:bottom, left:right] * own
+        if columns is not None:  # the halo must not reach over the cut
+            piece[:, : max(columns[0] - left, 0)] = 0
+            piece[:, max(columns[1] - left, 0) :] = 0
+        return piece
+
+    def box_of(self, members: list[int], columns: tuple[int, int] | None = None) -> Box:
+        """The tight box of the part's own pixels."""
+        left, top, right, bottom = self.outer_box(members, columns)
+        own = np.isin(self.blobs.labels[top:bottom, left:right], np.asarray(members) + 1)
+        rows, cols = np.flatnonzero(own.any(axis=1)), np.flatnonzero(own.any(axis=0))
+        return (left + cols[0], top + rows[0], left + cols[-1] + 1, top + rows[-1] + 1)
+
+    def has_ink(self, members: list[int], columns: tuple[int, int]) -> bool:
+        left, top, right, bottom = self.outer_box(members, columns)
+        if right <= left:
+            return False
+        labels = self.blobs.labels[top:bottom, left:right]
+        return bool(np.isin(labels, np.asarray(members) + 1).any())
+
+    def model_input(self, members: list[int], columns: tuple[int, int] | None = None) -> np.ndarray:
+        return preprocessing.ink_to_mnist(self.cut_out(members, columns))
+
+
+def column_cuts(piece: np.ndarray, left: int, height: int) -> list[int]:
+    """Candidate cuts (in the ink map's columns): the columns of least ink, CUT_SPACING apart."""
+    profile = piece.astype(np.float64).sum(axis=0)
+    profile = np.convolve(profile, np.ones(3) / 3, mode="same")  # one-pixel noise is not a gap
+    margin = max(1, int(MIN_CUT_SHARE * height))
+    inside = np.arange(margin, len(profile) - margin)
+    spacing = max(1.0, CUT_SPACING * height)
+    chosen: list[int] = []
+    for column in inside[np.argsort(profile[inside], kind="stable")]:
+        if all(abs(column - other) >= spacing for other in chosen):
+            chosen.append(int(column))
+    return sorted(left + column for column in chosen)
+
+
+def split_touching(
+    parts: InkParts, members: list[int], columns: tuple[int, int], judge: Judge
+) -> list[tuple[int, int]]:
+    """Column ranges of the digits in one group of blobs: where touching digits are cut.
+
+    Candidate cuts are the columns of least ink; the cut-outs between them are scored by the
+    model and their aspect, and the best chain of cut-outs across the group wins (which may be
+    the whole group)."""
+    left, top, right, bottom = parts.box_of(members, columns)
+    width, height = right - left, bottom - top
+    if width <= SPLIT_ASPECT * height:
+        return [columns]
+    piece = parts.cut_out(members, (int(left), int(right)))
+    offset = int(left) - max(int(left) - HALO, 0)  # cut_out's halo on the left, unless at the edge
+    inside = piece[:, offset : offset + int(width)]
+    cuts = column_cuts(inside, int(left), int(height))
+    positions = [columns[0], *cuts, columns[1]]
+    # How many strokes each cut goes through: runs of ink down its column.
+    solid = inside >= preprocessing.INK_THRESHOLD * float(inside.max())
+    crossings = [0] + [
+        int(np.count_nonzero(np.diff(solid[:, cut - int(left)].astype(np.int8)) == 1))
+        + int(solid[0, cut - int(left)])
+        for cut in cuts
+    ]
+    runs, boxes = [], []
+    for start in range(len(positions) - 1):
+        for end in range(start + 1, len(positions)):
+            span = (positions[start], positions[end])
+            span_width = min(span[1], right) - max(span[0], left)
+            whole = start == 0 and end == len(positions) - 1
+            if span_width > MAX_CUT_ASPECT * height and not whole:
+                break
+            if span_width < MIN_CUT_SHARE * height and not whole:
+                continue
+            if not parts.has_ink(members, span):
+                continue
+            runs.append((start, end))
+            boxes.append(parts.box_of(members, span))
+    spans = [(positions[start], positions[end]) for start, end in runs]
+    confidence = judge([parts.model_input(members, span) for span in spans])
+    scores = {
+        run: digit_score(float(value), box) - CROSSING_COST * crossings[run[0]]
+        for run, value, box in zip(runs, confidence, boxes, strict=True)
+    }
+    return [
+        (positions[start], positions[end])
+        for start, end in best_segmentation(len(positions) - 1, scores)
+    ]
+
+
+def ink_parts(ink: np.ndarray, judge: Judge) -> list[DigitPart]:
+    """The digits of a number in an ink map (uint8 0..255 or float 0..1, ink bright)."""
+    full_scale = 255.0 if ink.dtype == np.uint8 else 1.0
+    peak = float(ink.max()) if ink.size else 0.0
+    if peak < preprocessing.MIN_CONTRAST * full_scale:
+        raise EmptyInput("No ink found: write a number, then send the drawing.")
+    scale = 1.0
+    if ink.size > WORK_PIXELS:
+        scale = math.sqrt(WORK_PIXELS / ink.size)
+        height, width = (max(1, round(side * scale)) for side in ink.shape)
+        ink = preprocessing.resize(ink.astype(np.float32) / full_scale, height, width)
+        peak, full_scale = float(ink.max()), 1.0
+    # Every blob holds ink that ink_to_mnist takes for ink (MIN_CONTRAST), not only haze.
+    threshold = max(preprocessing.INK_THRESHOLD * peak, preprocessing.MIN_CONTRAST * full_scale)
+    blobs = connected_blobs(ink >= threshold)
+    parts = InkParts(ink, blobs)
+    everything = (0, ink.shape[1])
+    pieces = main_blobs(blobs.boxes)
+    groups = [
+        [pieces[k] for k in group]
+        for group in without_specks(
+            group_pieces(
+                [blobs.boxes[i] for i in pieces],
+                lambda members: parts.model_input([pieces[k] for k in members]),
+                judge,
+            ),
+            [blobs.boxes[i] for i in pieces],
+        )
+    ]
+    check_count(len(groups))
+    digits = []
+    for group in groups:
+        for columns in split_touching(parts, group, everything, judge):
+            check_count(len(digits) + 1)
+            box = tuple(float(v) / scale for v in parts.box_of(group, columns))
+            digits.append(DigitPart(box, parts.model_input(group, columns)))  # type: ignore[arg-type]
+    return left_to_right(digits)
+
+
+def image_parts(
+    data: bytes, judge: Judge, max_pixels: int = 4096 * 4096, max_side: int = 4096
+) -> list[DigitPart]:
+    """The digits of a number in an encoded image (boxes in the image's pixels)."""
+    image = preprocessing.decode_image(data, max_pixels, max_side)
+    return ink_parts(preprocessing.image_to_ink(image), judge)
+
+
+def pixels_parts(pixels: object, judge: Judge) -> list[DigitPart]:
+    """The digits of a number in 28x28 pixels (white on black), split as an image is."""
+    return ink_parts(preprocessing.pixels_to_mnist(pixels), judge)
+
+
+# --- the answer -----------------------------------------------------------------------------------
+
+# Until the not-a-digit work (app.honesty) is merged, a digit's digit_score is the softmax maximum
+# and is_digit that score against this threshold: the published baseline, the one place to change.
+PLACEHOLDER_DIGIT_THRESHOLD = 0.5
+
+
+def model_judge(model: Model) -> Judge:
+    """The model's confidence in each candidate, for the splitting's doubtful cases."""
+
+    def judge(images: list[np.ndarray]) -> np.ndarray:
+        return model.predict(np.stack(images) * 255.0).max(axis=1)
+
+    return judge
+
+
+def read_digits(parts: Sequence[DigitPart], model: Model) -> list[dict[str, object]]:
+    """Every digit through the model in one batch: its answer and its box."""
+    probabilities = model.predict(np.stack([part.image for part in parts]) * 255.0)
+    return [
+        {**digit_fields(row), "box": [round(value, 2) for value in part.box]}
+        for part, row in zip(parts, probabilities, strict=True)
+    ]
+
+
+def digit_fields(probabilities: np.ndarray) -> dict[str, object]:
+    """digit, confidence, probabilities, is_digit and digit_score of one digit of a number.
+
+    The one place where a number's digits get their is_digit verdict: point it at the same
+    function /predict uses once that exists.
+    """
+    digit = int(probabilities.argmax())
+    score = float(probabilities[digit])
+    return {
+        "digit": digit,
+        "confidence": score,
+        "probabilities": probabilities.tolist(),
+        "is_digit": score >= PLACEHOLDER_DIGIT_THRESHOLD,
+        "digit_score": score,
+    }
