@@ -4,6 +4,7 @@ tritonclient (Triton's HTTP client) and the kserve SDK's REST client talk to the
 would to Triton or KServe; their answers must equal /predict's on the same digits.
 """
 
+import asyncio
 import base64
 import gzip
 import json
@@ -15,6 +16,8 @@ import httpx
 import numpy as np
 import pytest
 import tritonclient.http as triton
+from kserve import InferenceRESTClient, InferInput, InferRequest, InferResponse, RESTConfig
+from kserve.protocol.infer_type import RequestedOutput
 from tritonclient.utils import InferenceServerException
 
 from app.settings import Settings
@@ -533,3 +536,100 @@ def test_v2_operations_are_documented(http: httpx.Client) -> None:
         assert {"400", "404", "413", "415", "422", "503"} <= set(operation["responses"])
         schema = operation["requestBody"]["content"]["application/json"]["schema"]
         assert "$ref" not in str(schema) and schema["required"] == ["inputs"]
+
+
+# --- the kserve SDK's REST client --------------------------------------------------------
+
+
+def kserve_infer(base_url: str, request: InferRequest, model: str = MODEL) -> InferResponse:
+    """One inference through kserve's (asynchronous) InferenceRESTClient, protocol v2."""
+
+    async def call() -> InferResponse:
+        async with InferenceRESTClient(RESTConfig(protocol="v2", retries=0)) as client:
+            return await client.infer(base_url, request, model_name=model)
+
+    return asyncio.run(call())
+
+
+def kserve_output(response: InferResponse, name: str) -> np.ndarray:
+    output = response.get_output_by_name(name)
+    assert output is not None, [o.name for o in response.outputs]
+    return output.as_numpy()
+
+
+def test_kserve_client_reads_1000_digits_as_predict_does(
+    server: str, digits: np.ndarray, predict_answers: tuple[np.ndarray, np.ndarray]
+) -> None:
+    """FP32 pixels in JSON, outputs in JSON (the kserve client's defaults)."""
+    probabilities, answers = [], []
+    for start in range(0, DIGITS, BATCH):
+        batch = digits[start : start + BATCH].astype(np.float32)
+        pixels = InferInput("pixels", list(batch.shape), "FP32")
+        pixels.set_data_from_numpy(batch, binary_data=False)
+        response = kserve_infer(server, InferRequest(MODEL, [pixels]))
+        assert response.model_name == MODEL
+        probabilities.append(kserve_output(response, "probabilities").astype(np.float32))
+        answers.append(kserve_output(response, "digit"))
+    assert_same_answers(np.concatenate(probabilities), np.concatenate(answers), predict_answers[0])
+
+
+def test_kserve_client_binary_uint8_in_and_binary_outputs_back(
+    server: str, digits: np.ndarray, predict_answers: tuple[np.ndarray, np.ndarray]
+) -> None:
+    pixels = InferInput("pixels", [100, 28, 28], "UINT8")
+    pixels.set_data_from_numpy(digits[:100], binary_data=True)
+    wanted = [RequestedOutput(name, {"binary_data": True}) for name in ("probabilities", "digit")]
+    response = kserve_infer(server, InferRequest(MODEL, [pixels], request_outputs=wanted))
+    assert_same_answers(
+        kserve_output(response, "probabilities"),
+        kserve_output(response, "digit"),
+        predict_answers[0][:100],
+    )
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["base64-json", "binary-data"])
+def test_kserve_client_sends_image_files(
+    server: str, canvases: list[bytes], canvas_answers: np.ndarray, binary: bool
+) -> None:
+    if binary:
+        files = InferInput("image", [len(canvases)], "BYTES")
+        files.set_data_from_numpy(np.array(canvases, dtype=np.object_), binary_data=True)
+    else:
+        files = InferInput("image", [len(canvases)], "BYTES", parameters={"content_type": "base64"})
+        text = [base64.b64encode(png) for png in canvases]
+        files.set_data_from_numpy(np.array(text, dtype=np.object_), binary_data=False)
+    response = kserve_infer(server, InferRequest(MODEL, [files], request_id="files-1"))
+    assert response.id == "files-1"
+    assert_same_answers(
+        kserve_output(response, "probabilities").astype(np.float32),
+        kserve_output(response, "digit"),
+        canvas_answers,
+    )
+
+
+def test_kserve_client_health_and_readiness(server: str) -> None:
+    async def probe() -> tuple[bool, bool, bool, bool]:
+        async with InferenceRESTClient(RESTConfig(protocol="v2", retries=0)) as client:
+            return (
+                await client.is_server_live(server),
+                await client.is_server_ready(server),
+                await client.is_model_ready(server, MODEL),
+                await client.is_model_ready(server, "no-such-model"),
+            )
+
+    assert asyncio.run(probe()) == (True, True, True, False)
+
+
+def test_kserve_client_sees_the_protocols_errors(server: str, digits: np.ndarray) -> None:
+    pixels = InferInput("pixels", [1, 28, 28], "UINT8")
+    pixels.set_data_from_numpy(digits[:1], binary_data=False)
+    with pytest.raises(httpx.HTTPStatusError) as raised:
+        kserve_infer(server, InferRequest("no-such-model", [pixels]), model="no-such-model")
+    assert raised.value.response.status_code == 404
+    assert "There is no model named 'no-such-model'" in str(raised.value)
+    wrong = InferInput("pixels", [1, 784], "UINT8")
+    wrong.set_data_from_numpy(digits[:1].reshape(1, 784), binary_data=False)
+    with pytest.raises(httpx.HTTPStatusError) as raised:
+        kserve_infer(server, InferRequest(MODEL, [wrong]))
+    assert raised.value.response.status_code == 400
+    assert "must be FP32 or UINT8 [N, 28, 28]" in str(raised.value)
