@@ -36,9 +36,11 @@ from app.routers import (
     numbers,
     pages,
     predict,
+    v2,
 )
 from app.schemas import add_request_schemas
 from app.settings import REPO_ROOT, Settings
+from app.v2_protocol import is_v2_path
 from app.worker_threads import WorkerThreads
 
 logger = logging.getLogger(__name__)
@@ -79,9 +81,12 @@ class BodyTooLarge(InputError):
 
 
 def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, path: str = ""
 ) -> Response:
-    """An error response in the API's one shape (app.errors.error_body)."""
+    """An error response in the API's one shape (app.errors.error_body); under /v2, the
+    Open Inference Protocol's own shape."""
+    if is_v2_path(path):
+        return v2.v2_error_response(status, message, headers)
     body = json.dumps(error_body(code, message))
     return Response(body, status, {**NOSNIFF, **(headers or {})}, media_type="application/json")
 
@@ -111,7 +116,8 @@ class BodySizeLimit:
         length = dict(scope["headers"]).get(b"content-length", b"")
         if length.isdigit() and int(length) > self.max_bytes:
             error = self.too_large()
-            await error_response(error.status, error.code, error.message)(scope, receive, send)
+            answer = error_response(error.status, error.code, error.message, path=scope["path"])
+            await answer(scope, receive, send)
             return
         received = 0
 
@@ -158,13 +164,14 @@ async def handle_http_error(request: Request, error: HTTPException) -> Response:
     """404 and 405 from routing (and static files) in the API's error shape."""
     path = request.url.path
     if error.status_code == 404:
-        return error_response(404, "not_found", f"Nothing at {path}. The API is listed at /docs.")
+        message = f"Nothing at {path}. The API is listed at /docs."
+        return error_response(404, "not_found", message, path=path)
     if error.status_code == 405:
         allowed = (error.headers or {}).get("Allow", "")
         message = f"{request.method} is not allowed on {path}; use {allowed}."
-        return error_response(405, "method_not_allowed", message, error.headers)
+        return error_response(405, "method_not_allowed", message, error.headers, path)
     code = HTTPStatus(error.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
-    return error_response(error.status_code, code, str(error.detail), error.headers)
+    return error_response(error.status_code, code, str(error.detail), error.headers, path)
 
 
 async def handle_validation_error(request: Request, error: RequestValidationError) -> Response:
@@ -180,6 +187,7 @@ async def handle_unexpected_error(request: Request, error: Exception) -> Respons
         500,
         "internal_error",
         "The server failed to answer this request; the error was logged. Try again later.",
+        path=request.url.path,
     )
 
 
@@ -249,6 +257,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         classroom_pages.router,
         corrections.router,
         numbers.router,
+        v2.router,
     ):
         app.include_router(router)
     app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR), name="static")

@@ -7,6 +7,7 @@
     python -m training preview --data path/to/mnist.npz --png augmentation.png
     python -m training corrections export --db data/digitdraw.sqlite3 --out corrections.npz
     python -m training finetune --model robust-cnn --corrections corrections.npz --data mnist.npz
+    python -m training export --model robust-cnn --format savedmodel --out exported/
 
 TensorFlow is imported only once a command runs, so --help answers at once.
 """
@@ -19,9 +20,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from training.detector import add_arguments as add_detector_arguments
 from training.finetune import add_parsers as add_finetune_parsers
 from training.finetune import run as run_finetune
-from training.detector import add_arguments as add_detector_arguments
 from training.honest import add_arguments as add_honest_arguments
 from training.numbers import add_numbers_parser, run_numbers_eval
 from training.pendigits import TRAINING_WRITERS, WRITERS
@@ -208,7 +209,61 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_honest_arguments(honest)
     add_numbers_parser(commands)
+    add_export_parser(commands)
     return parser
+
+
+def add_export_parser(commands: argparse._SubParsersAction) -> None:
+    export = commands.add_parser(
+        "export",
+        help="write a stored model as a SavedModel for TF Serving, KServe or Triton",
+        description="Write STORE/<name>/model.keras as a SavedModel whose serving_default "
+        "signature takes pixels [N, 28, 28] float 0..255 (white on black) and returns "
+        "probabilities [N, 10] and digit [N]. savedmodel: TF Serving's layout "
+        "OUT/NAME/VERSION/; triton: a Triton model repository entry "
+        "OUT/NAME/{config.pbtxt, VERSION/model.savedmodel}.",
+    )
+    export.add_argument("--model", required=True, metavar="NAME", help="stored model to export.")
+    export.add_argument(
+        "--format", choices=("savedmodel", "triton"), default="savedmodel", help="layout to write."
+    )
+    export.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="model base path to write into."
+    )
+    export.add_argument(
+        "--store",
+        type=Path,
+        default=DEFAULT_STORE,
+        metavar="DIR",
+        help="model store to read (default: the repository's model_store/).",
+    )
+    export.add_argument(
+        "--version", type=positive_int, default=1, help="version folder to write (default: 1)."
+    )
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Export one stored model; say where it went."""
+    from training.data import DatasetError
+
+    source = args.store / args.model / "model.keras"
+    if not source.is_file():
+        raise DatasetError(
+            f"No stored model {source}. Stored: {', '.join(stored_models(args.store)) or 'none'}."
+        )
+    import keras
+
+    from training.export import ExportError, export_savedmodel
+
+    try:
+        folder = export_savedmodel(
+            keras.saving.load_model(source), args.out, args.model, args.version, args.format
+        )
+    except ExportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    print(f"wrote {folder} (signature serving_default: pixels [N, 28, 28] float 0..255)")
+    return 0
 
 
 PATH_OPTIONS = ("--data", "--pendigits", "--out", "--store", "--corrections", "--db", "--data-dir")
@@ -370,6 +425,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return train_detector(args)
         if args.command == "numbers-eval":
             return run_numbers_eval(args)
+        if args.command == "export":
+            return run_export(args)
         return run_preview(args)
     except (DatasetError, PendigitsError) as error:
         print(f"error: {error}", file=sys.stderr)

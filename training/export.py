@@ -7,6 +7,7 @@ top-1 digit on every MNIST test image and probabilities within 1e-4 of each othe
 
 import contextlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,3 +86,67 @@ def export_tflite(
     """Write model.tflite and verify it against Keras on `images` (all MNIST test digits)."""
     path.write_bytes(convert_to_tflite(model))
     return check_agreement(path, images, keras_probabilities)
+
+
+# --- SavedModel for TF Serving, KServe and Triton ---------------------------------------------
+
+SERVING_SIGNATURE = "serving_default"
+SAVEDMODEL_FORMATS = ("savedmodel", "triton")
+TRITON_MAX_BATCH = 256  # as the server's settings.max_batch
+
+
+def serving_endpoint(model: keras.Model) -> Callable[[tf.Tensor], dict[str, tf.Tensor]]:
+    """serving_default: pixels [N, 28, 28] float 0..255, white on black -> probabilities, digit."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 28, 28], tf.float32, name="pixels")])
+    def serve(pixels: tf.Tensor) -> dict[str, tf.Tensor]:
+        probabilities = model(pixels, training=False)
+        return {"probabilities": probabilities, "digit": tf.argmax(probabilities, axis=1)}
+
+    return serve
+
+
+def triton_config(name: str) -> str:
+    """config.pbtxt of a Triton model repository entry (tensorflow_savedmodel backend).
+
+    Written from Triton's model-configuration docs; not run here (no Triton server on this
+    machine). digit is one INT64 per image: dims [1] reshaped to a scalar, as Triton wants
+    non-empty dims with batching.
+    """
+    return (
+        f'name: "{name}"\n'
+        'platform: "tensorflow_savedmodel"\n'
+        f"max_batch_size: {TRITON_MAX_BATCH}\n"
+        'input [ { name: "pixels", data_type: TYPE_FP32, dims: [ 28, 28 ] } ]\n'
+        "output [\n"
+        '  { name: "probabilities", data_type: TYPE_FP32, dims: [ 10 ] },\n'
+        '  { name: "digit", data_type: TYPE_INT64, dims: [ 1 ], reshape: { shape: [ ] } }\n'
+        "]\n"
+    )
+
+
+def export_savedmodel(
+    model: keras.Model, out: Path, name: str, version: int = 1, layout: str = "savedmodel"
+) -> Path:
+    """Write the model as a SavedModel with a `serving_default` signature; return its folder.
+
+    layout "savedmodel" is TF Serving's (and KServe's TensorFlow runtime's): OUT/NAME/VERSION/
+    holding saved_model.pb and variables/. Layout "triton" is a Triton model repository entry:
+    OUT/NAME/config.pbtxt and OUT/NAME/VERSION/model.savedmodel/.
+    """
+    if layout not in SAVEDMODEL_FORMATS:
+        raise ValueError(f"Unknown layout {layout!r}; choose {', '.join(SAVEDMODEL_FORMATS)}.")
+    folder = out / name / str(version)
+    if layout == "triton":
+        folder = folder / "model.savedmodel"
+    if folder.exists():
+        raise ExportError(f"{folder} already exists; remove it or export another --version.")
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(SERVING_SIGNATURE, serving_endpoint(model))
+    # write_out prints the endpoints' signatures; of no use to a command that says where it wrote.
+    with contextlib.redirect_stdout(io.StringIO()):
+        archive.write_out(str(folder))
+    if layout == "triton":
+        (out / name / "config.pbtxt").write_text(triton_config(name), encoding="utf-8")
+    return folder
