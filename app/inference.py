@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,7 @@ class Model:
         self._input_index = interpreter.get_input_details()[0]["index"]
         self._output_index = interpreter.get_output_details()[0]["index"]
         self._lock = threading.Lock()
+        self.load_seconds: float | None = None
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """Probabilities (N, 10) in float64, each row summing to 1, for images (N, 28, 28) 0..255.
@@ -190,8 +192,8 @@ def check_signature(interpreter: Interpreter, card: dict[str, Any], model_path: 
         )
 
 
-def load_model(folder: Path) -> Model:
-    """Open one model folder after checking its file against its card."""
+def checked_card(folder: Path) -> dict[str, Any]:
+    """The card of a model folder whose files are present and match it (cheap: no interpreter)."""
     name = folder.name
     model_path, card_path = folder / MODEL_FILE, folder / CARD_FILE
     for path in (model_path, card_path):
@@ -199,6 +201,16 @@ def load_model(folder: Path) -> Model:
             raise ModelStoreError(f"{path} is missing; train the model: {train_command(name)}")
     card = read_card(card_path, name)
     check_checksum(model_path, card, card_path)
+    return card
+
+
+def load_model(folder: Path, card: dict[str, Any] | None = None) -> Model:
+    """Open one model folder after checking its file against its card (unless given, checked)."""
+    name = folder.name
+    started = time.perf_counter()
+    model_path = folder / MODEL_FILE
+    if card is None:
+        card = checked_card(folder)
     interpreter = open_interpreter(model_path)
     check_signature(interpreter, card, model_path)
     version = card.get("preprocessing_version")
@@ -212,7 +224,9 @@ def load_model(folder: Path) -> Model:
             PREPROCESSING_VERSION,
             train_command(name),
         )
-    return Model(name, card, interpreter)
+    model = Model(name, card, interpreter)
+    model.load_seconds = time.perf_counter() - started  # reported by GET /metrics
+    return model
 
 
 def model_folders(model_dir: Path) -> list[Path]:
@@ -233,5 +247,8 @@ def load_registry(model_dir: Path, default_model: str) -> ModelRegistry:
             f"Default model folder {model_dir / default_model} does not exist; "
             f"train it: {train_command(default_model)}"
         )
-    models = {folder.name: load_model(folder) for folder in model_folders(model_dir)}
+    # Every file is checked before any interpreter opens (LiteRT prints a line when it does):
+    # a bad store is refused with nothing but its one error line.
+    cards = {folder: checked_card(folder) for folder in model_folders(model_dir)}
+    models = {folder.name: load_model(folder, card) for folder, card in cards.items()}
     return ModelRegistry(models, default_model)

@@ -20,9 +20,10 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import metrics
 from app.dependencies import InvalidRequest, NotReady, field_path
 from app.errors import InputError, error_body
-from app.inference import load_registry
+from app.inference import ModelRegistry, load_registry
 from app.memory import keep_request_buffers
 from app.routers import health, models, pages, predict
 from app.schemas import add_request_schemas
@@ -70,6 +71,7 @@ def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> Response:
     """An error response in the API's one shape (app.errors.error_body)."""
+    metrics.count_refusal(code)
     body = json.dumps(error_body(code, message))
     return Response(body, status, {**NOSNIFF, **(headers or {})}, media_type="application/json")
 
@@ -172,11 +174,14 @@ async def handle_unexpected_error(request: Request, error: Exception) -> Respons
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Load, check and warm every model before the first request is accepted."""
+    """Load (unless python -m app already did), check and warm every model before serving."""
     settings: Settings = app.state.settings
     keep_request_buffers(settings.malloc_mmap_threshold)
-    registry = load_registry(settings.model_dir, settings.default_model)
+    registry = app.state.preloaded_registry or load_registry(
+        settings.model_dir, settings.default_model
+    )
     registry.warm_up()
+    metrics.record_model_loads(registry)
     # Preprocessing and inference hold the GIL most of the time: more threads than these two
     # (Starlette's default pool has 40) only add memory and contention.
     worker_threads = WorkerThreads()
@@ -193,8 +198,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     worker_threads.shutdown()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The app for these settings (by default from DIGITDRAW_* environment variables)."""
+def create_app(settings: Settings | None = None, registry: ModelRegistry | None = None) -> FastAPI:
+    """The app for these settings (by default from DIGITDRAW_* environment variables).
+
+    `registry` is the model store already loaded by python -m app (once, before it starts its
+    workers); without it the lifespan loads the store itself.
+    """
     settings = settings or Settings()
     app = FastAPIOffline(
         title="digitdraw",
@@ -204,6 +213,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.registry = None
+    app.state.preloaded_registry = registry
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
@@ -213,7 +223,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_methods=["GET", "POST"],
         allow_headers=["Content-Type"],
     )
-    app.add_middleware(SecurityHeaders)  # outermost: also covers CORS and size-limit answers
+    app.add_middleware(SecurityHeaders)  # covers CORS and size-limit answers
+    app.add_middleware(metrics.RequestMetrics, routes=app.router.routes)  # outermost: sees all
 
     app.add_exception_handler(InputError, handle_api_error)
     app.add_exception_handler(NotReady, handle_api_error)
@@ -221,7 +232,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(Exception, handle_unexpected_error)
 
-    for router in (predict.router, models.router, health.router, pages.router):
+    for router in (predict.router, models.router, health.router, pages.router, metrics.router):
         app.include_router(router)
     app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR), name="static")
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from fastapi import APIRouter, Request, Response
 
-from app import preprocessing
+from app import metrics, preprocessing
 from app.dependencies import (
     Drawing,
     loaded_registry,
@@ -61,6 +61,7 @@ def predict_drawing(drawing: Drawing, model: Model, settings: Settings) -> dict[
     probabilities = model.predict(digit_image[np.newaxis] * 255.0)[0]
     finished = time.perf_counter()
     digit = int(probabilities.argmax())
+    metrics.count_prediction(model.name, digit)
     return {
         "digit": digit,
         "confidence": float(probabilities[digit]),
