@@ -224,7 +224,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
         allow_headers=["Content-Type"],
     )
     app.add_middleware(SecurityHeaders)  # covers CORS and size-limit answers
-    app.add_middleware(metrics.RequestMetrics, routes=app.router.routes)  # outermost: sees all
+    app.add_middleware(metrics.RequestMetrics, openapi=lambda: app.openapi())  # outermost
 
     app.add_exception_handler(InputError, handle_api_error)
     app.add_exception_handler(NotReady, handle_api_error)

@@ -17,8 +17,9 @@ in this process alone.
 """
 
 import os
+import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -32,7 +33,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from starlette.routing import BaseRoute, Match
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
@@ -140,13 +141,15 @@ class RequestMetrics:
     """Pure ASGI middleware: count and time every HTTP request by its route template.
 
     The template comes from the route the router matched (``/models/{name}``), or, for requests
-    answered before routing (a body refused for its size), from matching the routes here; a
-    path no route matches counts as ``unmatched``. Outermost, so it sees every answer.
+    answered before routing (a body refused for its size, a CORS preflight), from the paths of
+    the OpenAPI document; a path no route matches counts as ``unmatched``. Outermost, so it
+    sees every answer.
     """
 
-    def __init__(self, app: ASGIApp, routes: list[BaseRoute]) -> None:
+    def __init__(self, app: ASGIApp, openapi: Callable[[], dict[str, Any]]) -> None:
         self.app = app
-        self.routes = routes  # the app's own list: routes added later are seen too
+        self.openapi = openapi
+        self._templates: list[tuple[re.Pattern[str], str]] | None = None
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -180,12 +183,13 @@ class RequestMetrics:
         WORKER_REQUESTS.inc()
 
     def template(self, scope: Scope) -> str:
-        route = scope.get("route")
-        if route is None:
-            for candidate in self.routes:
-                match, _ = candidate.matches(scope)
-                if match != Match.NONE:
-                    route = candidate
-                    break
-        path = getattr(route, "path", None)
-        return path if isinstance(path, str) else UNMATCHED
+        path = getattr(scope.get("route"), "path", None)
+        if isinstance(path, str):
+            return path
+        if self._templates is None:  # built once, on the first request answered before routing
+            paths = self.openapi().get("paths", {})
+            self._templates = [(compile_path(path)[0], path) for path in paths]
+        for pattern, template in self._templates:
+            if pattern.match(scope["path"]):
+                return template
+        return UNMATCHED
