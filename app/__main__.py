@@ -1,23 +1,29 @@
 """Serve digitdraw: ``python -m app`` (or ``digitdraw``), options from DIGITDRAW_* by default.
 
-The model store is checked here, before uvicorn starts any worker, so a missing or corrupt model
-stops the command with one line that says which file and how to make it, and a non-zero exit.
+The model store is loaded and checked here, once, before any worker starts: a missing or corrupt
+model stops the command with one line that says which file and how to make it, and a non-zero
+exit; the workers inherit the loaded models (app.supervisor forks them). Each start gets its own
+folder for the workers' metrics (app.metrics), removed on exit.
 """
 
 import argparse
+import logging
+import logging.config
 import os
+import shutil
 import sys
+import tempfile
 from copy import deepcopy
 from typing import Any
 from urllib.parse import quote
 
-import uvicorn
 from pydantic import ValidationError
 from uvicorn.config import LOGGING_CONFIG
 
+from app import supervisor
 from app.auth import new_teacher_key
 from app.classroom.network import join_addresses, reachable_from_lan, url_host
-from app.inference import ModelStoreError, registry_for
+from app.inference import ModelRegistry, ModelStoreError, registry_for
 from app.settings import Settings
 
 EXAMPLES = """\
@@ -134,24 +140,63 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {name}: {first['msg']}", file=sys.stderr)
         return 2
     try:
-        registry_for(settings.model_dir, settings.default_model, settings.data_dir)
+        registry = registry_for(settings.model_dir, settings.default_model, settings.data_dir)
     except ModelStoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    level = settings.log_level.lower()
     print_teacher_url(settings)
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        lifespan="on",  # a model that fails to load must stop the worker, not be skipped
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level=level,
-        log_config=log_config(level),
-        access_log=settings.access_log,
+    metrics_dir = tempfile.mkdtemp(prefix="digitdraw-metrics-")
+    # Read by prometheus-client when app.metrics is first imported: before app.main, below.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        return serve(settings, registry)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def serve(settings: Settings, registry: ModelRegistry) -> int:
+    """Serve until stopped: one uvicorn server, or the supervisor and its workers."""
+    from app import metrics
+    from app.main import create_app
+
+    level = settings.log_level.lower()
+    options: dict[str, Any] = {
+        "log_level": level,
+        "log_config": log_config(level),
+        "access_log": settings.access_log,
+    }
+    if settings.workers == 1:
+        return supervisor.serve_one(
+            create_app(settings, registry), settings.host, settings.port, **options
+        )
+    logging.config.dictConfig(options["log_config"])
+    try:
+        sockets = supervisor.listening_sockets(settings.host, settings.port, settings.workers)
+    except OSError as error:
+        print(f"error: cannot listen on {settings.host}:{settings.port}: {error}", file=sys.stderr)
+        return 1
+    logging.getLogger("app").info(
+        "Serving on http://%s:%d with %d workers, a listening socket each (Press CTRL+C to quit)",
+        settings.host,
+        sockets[0].getsockname()[1],
+        settings.workers,
     )
-    return 0
+
+    def run_worker(sock: Any) -> int:
+        gate = supervisor.DrainGate(create_app(settings, registry))
+        config = supervisor.uvicorn_config(gate, settings.host, settings.port, **options)
+        server = supervisor.DrainingServer(config, gate)
+        server.run(sockets=[sock])
+        return 0 if server.started else supervisor.STARTUP_FAILURE
+
+    metrics.mark_worker_dead(os.getpid())  # the supervisor answers no request: no series of its own
+    workers = supervisor.Supervisor(
+        sockets,
+        run_worker,
+        on_worker_death=metrics.mark_worker_dead,
+        on_replacement=metrics.WORKER_RESTARTS.inc,
+    )
+    return workers.run()
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ InputKind = Literal["image", "strokes", "pixels"]
 INPUT_KINDS: tuple[InputKind, ...] = ("image", "strokes", "pixels")
 JSON_TYPE = "application/json"
 MULTIPART_TYPE = "multipart/form-data"
+MULTIPART_FIELDS = frozenset({"file", "model"})
 
 
 class InvalidRequest(InputError):
@@ -190,6 +191,12 @@ async def read_multipart(request: Request) -> Drawing:
         # As a context manager the form closes its spooled upload files when done.
         async with request.form(max_files=1, max_fields=4) as form:
             upload, model = form.get("file"), form.get("model")
+            unknown = sorted(set(form.keys()) - MULTIPART_FIELDS)
+            if unknown:
+                raise InvalidRequest(
+                    f"{unknown[0]}: unknown field; the multipart form takes a file field holding "
+                    "the image and optionally a model field."
+                )
             if not isinstance(upload, UploadFile):
                 raise InvalidRequest(
                     "file: the multipart form needs a file field holding the image "

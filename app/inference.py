@@ -132,6 +132,7 @@ class Model:
         self._lock = threading.Lock()
         self.stamp: tuple[Any, ...] | None = None  # the files' identity when loaded (reuse key)
         self.warm = False
+        self.load_seconds: float | None = None
 
     @property
     def ref(self) -> str:
@@ -456,6 +457,7 @@ def files_stamp(folder: Path) -> tuple[Any, ...]:
 
 def load_model(folder: Path, name: str | None = None, version: int = FIRST_VERSION) -> Model:
     """Open one model folder (a version's folder) after checking its file against its card."""
+    started = time.perf_counter()
     name = name or folder.name
     model_path, card_path = folder / MODEL_FILE, folder / CARD_FILE
     for path in (model_path, card_path):
@@ -481,6 +483,7 @@ def load_model(folder: Path, name: str | None = None, version: int = FIRST_VERSI
         )
     model = Model(name, card, interpreter, folder=folder, version=version)
     model.stamp = stamp
+    model.load_seconds = time.perf_counter() - started  # reported by GET /metrics
     return model
 
 

@@ -21,10 +21,10 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import honesty
+from app import honesty, metrics
 from app.dependencies import InvalidRequest, NotReady, field_path
 from app.errors import InputError, error_body
-from app.inference import class_models_dir, registry_for, watch_for_reloads
+from app.inference import ModelRegistry, class_models_dir, registry_for, watch_for_reloads
 from app.memory import keep_request_buffers
 from app.routers import (
     classes,
@@ -85,6 +85,7 @@ def error_response(
 ) -> Response:
     """An error response in the API's one shape (app.errors.error_body); under /v2, the
     Open Inference Protocol's own shape."""
+    metrics.count_refusal(code)
     if is_v2_path(path):
         return v2.v2_error_response(status, message, headers)
     body = json.dumps(error_body(code, message))
@@ -193,11 +194,14 @@ async def handle_unexpected_error(request: Request, error: Exception) -> Respons
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Load, check and warm every model before the first request is accepted."""
+    """Load (unless python -m app already did), check and warm every model before serving."""
     settings: Settings = app.state.settings
     keep_request_buffers(settings.malloc_mmap_threshold)
-    registry = registry_for(settings.model_dir, settings.default_model, settings.data_dir)
+    registry = app.state.preloaded_registry or registry_for(
+        settings.model_dir, settings.default_model, settings.data_dir
+    )
     registry.warm_up()
+    metrics.record_model_loads(registry)
     # Another worker (or a training run) asks for a reload through a file; see app.inference.
     reload_watcher = asyncio.create_task(watch_for_reloads(registry))
     honesty.detector_in(settings.model_dir)  # a damaged digit detector stops the start here
@@ -219,8 +223,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     worker_threads.shutdown()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The app for these settings (by default from DIGITDRAW_* environment variables)."""
+def create_app(settings: Settings | None = None, registry: ModelRegistry | None = None) -> FastAPI:
+    """The app for these settings (by default from DIGITDRAW_* environment variables).
+
+    `registry` is the model store already loaded by python -m app (once, before it starts its
+    workers); without it the lifespan loads the store itself.
+    """
     settings = settings or Settings()
     app = FastAPIOffline(
         title="digitdraw",
@@ -230,6 +238,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.registry = None
+    app.state.preloaded_registry = registry
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
@@ -239,7 +248,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_methods=["GET", "POST"],
         allow_headers=["Content-Type"],
     )
-    app.add_middleware(SecurityHeaders)  # outermost: also covers CORS and size-limit answers
+    app.add_middleware(SecurityHeaders)  # covers CORS and size-limit answers
+    app.add_middleware(metrics.RequestMetrics, openapi=lambda: app.openapi())  # outermost
 
     app.add_exception_handler(InputError, handle_api_error)
     app.add_exception_handler(NotReady, handle_api_error)
@@ -258,6 +268,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         corrections.router,
         numbers.router,
         v2.router,
+        metrics.router,
     ):
         app.include_router(router)
     app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR), name="static")

@@ -6,7 +6,7 @@ responses are built as plain dicts on the hot path, and the response models docu
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AllowInfNan, BaseModel, Field, Strict, StrictStr
+from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict, StrictStr
 
 # JSON numbers only: no numeric strings, no booleans, no NaN or infinity (Python's json
 # module would let NaN through; a drawing with NaN coordinates is a client bug to report).
@@ -57,8 +57,25 @@ BATCH_EXAMPLES: dict[str, dict[str, Any]] = {
 }
 
 
+# Documented, not enforced by pydantic (the handlers check them, with messages of their own):
+# what the schema promises must be what the server takes (tests/test_schema_fuzz.py).
+EXACTLY_ONE_KIND = {
+    "oneOf": [
+        {"required": [kind], "properties": {kind: {"not": {"type": "null"}}}}
+        for kind in ("image", "strokes", "pixels")
+    ]
+}
+PIXEL_GRID = {
+    "minItems": 28,
+    "maxItems": 28,
+    "items": {"minItems": 28, "maxItems": 28, "items": {"minimum": 0, "maximum": 255}},
+}
+
+
 class PredictRequest(BaseModel):
     """One drawing: exactly one of image, strokes or pixels, and optionally a model name."""
+
+    model_config = ConfigDict(json_schema_extra=EXACTLY_ONE_KIND)
 
     image: StrictStr | None = Field(
         None, description="PNG, JPEG, WebP, GIF or BMP as a data URL or bare base64."
@@ -67,9 +84,12 @@ class PredictRequest(BaseModel):
         None,
         description="Strokes, each a list of [x, y] points (y down, any unit); at most 100 "
         "strokes and 10,000 points.",
+        json_schema_extra={"maxItems": 100},
     )
     pixels: list[list[Number]] | None = Field(
-        None, description="28 rows of 28 numbers 0..255, white ink on black, used without change."
+        None,
+        description="28 rows of 28 numbers 0..255, white ink on black, used without change.",
+        json_schema_extra=PIXEL_GRID,
     )
     model: StrictStr | None = Field(
         None,
@@ -81,7 +101,9 @@ class PredictRequest(BaseModel):
 class BatchRequest(BaseModel):
     """Several drawings classified in one call, answered in the same order."""
 
-    inputs: list[PredictRequest] = Field(description="At most 256 input objects.")
+    inputs: list[PredictRequest] = Field(
+        description="At most 256 input objects.", json_schema_extra={"maxItems": 256}
+    )
     model: StrictStr | None = Field(None, description="Model for items that name none.")
 
 
@@ -199,6 +221,11 @@ def add_request_schemas(openapi: dict[str, Any]) -> dict[str, Any]:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
+    # A batch takes any item and answers a bad one with its own error, in place: say so.
+    schemas["BatchRequest"]["properties"]["inputs"]["items"] = {
+        "anyOf": [{"$ref": "#/components/schemas/PredictRequest"}, {}],
+        "description": "An input object; any other item gets an error result in its place.",
+    }
     return openapi
 
 
@@ -223,6 +250,7 @@ PREDICT_BODY: dict[str, Any] = {
                         "file": {"type": "string", "format": "binary"},
                         "model": {"type": "string"},
                     },
+                    "additionalProperties": False,  # refused: 422 invalid_request
                 }
             },
         },

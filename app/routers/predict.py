@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from fastapi import APIRouter, Request, Response
 
-from app import honesty, preprocessing
+from app import honesty, metrics, preprocessing
 from app.dependencies import (
     Drawing,
     loaded_registry,
@@ -63,6 +63,7 @@ def predict_drawing(drawing: Drawing, model: Model, settings: Settings) -> dict[
     verdict = honesty.judge(digit_image, probabilities, settings.model_dir)
     finished = time.perf_counter()
     digit = int(probabilities.argmax())
+    metrics.count_prediction(model.name, digit)
     return {
         "digit": digit,
         "confidence": float(probabilities[digit]),
