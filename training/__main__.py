@@ -5,6 +5,8 @@
     python -m training evaluate --data path/to/mnist.npz --update-card
     python -m training list
     python -m training preview --data path/to/mnist.npz --png augmentation.png
+    python -m training live --model mlp512 --optimizer sgd --out data/models   # JSON lines
+    python -m training fetch-data                        # MNIST into Keras's cache (internet)
 
 TensorFlow is imported only once a command runs, so --help answers at once.
 """
@@ -17,6 +19,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from training.live import add_live_parser, main_fetch_data, main_live
 from training.pendigits import TRAINING_WRITERS, WRITERS
 from training.realdraw import add_realdraw_parser, run_realdraw
 
@@ -185,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--count", type=positive_int, default=16, help="digits (rows) to show.")
     preview.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed.")
     add_realdraw_parser(commands)
+    add_live_parser(commands, positive_int)
     return parser
 
 
@@ -335,6 +339,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_list(args)
         if args.command == "realdraw":
             return run_realdraw(args)
+        if args.command == "live":
+            return main_live(args)
+        if args.command == "fetch-data":
+            return main_fetch_data()
         return run_preview(args)
     except (DatasetError, PendigitsError) as error:
         print(f"error: {error}", file=sys.stderr)
