@@ -23,8 +23,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.dependencies import InvalidRequest, NotReady, field_path
 from app.errors import InputError, error_body
 from app.inference import load_registry
+from app.jobs.training import TrainingJobs
 from app.memory import keep_request_buffers
-from app.routers import health, models, pages, predict
+from app.routers import health, models, pages, predict, training
 from app.schemas import add_request_schemas
 from app.settings import REPO_ROOT, Settings
 from app.worker_threads import WorkerThreads
@@ -182,6 +183,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     worker_threads = WorkerThreads()
     app.state.worker_threads = worker_threads
     app.state.registry = registry
+    app.state.training_jobs = TrainingJobs(settings.data_dir, settings.mnist_path)
     logger.info(
         "Serving models %s (default %s) from %s",
         ", ".join(registry.names),
@@ -189,6 +191,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.model_dir,
     )
     yield
+    await app.state.training_jobs.shutdown()  # no trainer outlives the server
     app.state.registry = None
     worker_threads.shutdown()
 
@@ -221,7 +224,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(Exception, handle_unexpected_error)
 
-    for router in (predict.router, models.router, health.router, pages.router):
+    for router in (predict.router, models.router, health.router, pages.router, training.router):
         app.include_router(router)
     app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR), name="static")
 

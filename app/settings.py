@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -51,4 +51,10 @@ class Settings(BaseSettings):
         le=32 * 1024 * 1024,  # glibc's own ceiling for its adjusted threshold
         description="Buffers up to this many bytes are reused from the heap, not mapped afresh "
         "for every request (glibc malloc; see app/memory.py); 0 keeps the C library's default.",
+    )
+    mnist_path: Path | None = Field(
+        None,
+        validation_alias=AliasChoices("mnist_path", "DIGITDRAW_MNIST"),
+        description="MNIST .npz for training in class (DIGITDRAW_MNIST, as for python -m "
+        "training); unset: Keras's cache, ~/.keras/datasets/mnist.npz.",
     )
