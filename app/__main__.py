@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from uvicorn.config import LOGGING_CONFIG
 
 from app.auth import new_teacher_key
-from app.inference import ModelStoreError, load_registry
+from app.inference import ModelStoreError, registry_for
 from app.settings import Settings
 
 EXAMPLES = """\
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {name}: {first['msg']}", file=sys.stderr)
         return 2
     try:
-        load_registry(settings.model_dir, settings.default_model)
+        registry_for(settings.model_dir, settings.default_model, settings.data_dir)
     except ModelStoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

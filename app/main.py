@@ -4,6 +4,7 @@ Nothing happens at import; ``create_app`` is the factory uvicorn calls in each w
 (``uvicorn app.main:create_app --factory``, or ``python -m app``).
 """
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -22,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.dependencies import InvalidRequest, NotReady, field_path
 from app.errors import InputError, error_body
-from app.inference import load_registry
+from app.inference import class_models_dir, registry_for, watch_for_reloads
 from app.jobs.training import TrainingJobs
 from app.memory import keep_request_buffers
 from app.routers import health, models, pages, predict, training
@@ -176,22 +177,26 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Load, check and warm every model before the first request is accepted."""
     settings: Settings = app.state.settings
     keep_request_buffers(settings.malloc_mmap_threshold)
-    registry = load_registry(settings.model_dir, settings.default_model)
+    registry = registry_for(settings.model_dir, settings.default_model, settings.data_dir)
     registry.warm_up()
+    # Another worker (or a training run) asks for a reload through a file; see app.inference.
+    reload_watcher = asyncio.create_task(watch_for_reloads(registry))
     # Preprocessing and inference hold the GIL most of the time: more threads than these two
     # (Starlette's default pool has 40) only add memory and contention.
     worker_threads = WorkerThreads()
     app.state.worker_threads = worker_threads
     app.state.registry = registry
-    app.state.training_jobs = TrainingJobs(settings.data_dir, settings.mnist_path)
+    app.state.training_jobs = TrainingJobs(settings.data_dir, settings.mnist_path, registry)
     logger.info(
-        "Serving models %s (default %s) from %s",
+        "Serving models %s (default %s) from %s and %s",
         ", ".join(registry.names),
         registry.default_name,
         settings.model_dir,
+        class_models_dir(settings.data_dir),
     )
     yield
     await app.state.training_jobs.shutdown()  # no trainer outlives the server
+    reload_watcher.cancel()
     app.state.registry = None
     worker_threads.shutdown()
 

@@ -71,7 +71,11 @@ class PredictRequest(BaseModel):
     pixels: list[list[Number]] | None = Field(
         None, description="28 rows of 28 numbers 0..255, white ink on black, used without change."
     )
-    model: StrictStr | None = Field(None, description="A name from GET /models; default if absent.")
+    model: StrictStr | None = Field(
+        None,
+        description='A name from GET /models ("robust-cnn", its default version) or one version '
+        '("robust-cnn@2"); the default model if absent.',
+    )
 
 
 class BatchRequest(BaseModel):
@@ -102,6 +106,7 @@ class Prediction(BaseModel):
     confidence: float = Field(description="Probability of that digit.")
     probabilities: list[float] = Field(description="Ten probabilities, index = digit, sum 1.")
     model: str
+    model_version: int = Field(description='The version of the model that answered ("name@2").')
     input: Literal["image", "strokes", "pixels"]
     preprocessed: str = Field(description="PNG data URL of the 28x28 image the model saw.")
     timing_ms: Timing
@@ -126,8 +131,22 @@ class BatchResponse(BaseModel):
     results: list[Prediction | ErrorResponse]
 
 
+class ModelVersionSummary(BaseModel):
+    """One version of a model; /predict takes it as "name@version"."""
+
+    version: int
+    ref: str = Field(description='The exact name of this version, e.g. "robust-cnn@2".')
+    default: bool = Field(
+        description="True for the version used when a request names only the model."
+    )
+    parent: int | None = Field(description="The version this one was fine-tuned from.")
+    created: str | None
+    mnist_test_accuracy: float | None
+    real_drawings_accuracy: float | None
+
+
 class ModelSummary(BaseModel):
-    """A served model as listed by GET /models; the card holds the rest."""
+    """A served model as listed by GET /models (its default version); the card holds the rest."""
 
     name: str
     description: str | None
@@ -138,6 +157,10 @@ class ModelSummary(BaseModel):
         None, description="Accuracy on strokes of held-out writers (UCI pendigits), if measured."
     )
     default: bool = Field(description="True for the model used when a request names none.")
+    version: int = Field(1, description="The default version, answering requests for the name.")
+    versions: list[ModelVersionSummary] = Field(
+        default_factory=list, description="Every served version, oldest first."
+    )
 
 
 class ModelList(BaseModel):

@@ -51,6 +51,8 @@ def test_models_summarise_each_card(client: TestClient) -> None:
             "mnist_test_accuracy",
             "real_drawings_accuracy",
             "default",
+            "version",
+            "versions",
         }
 
 

@@ -50,6 +50,7 @@ def assert_prediction(
         "confidence",
         "probabilities",
         "model",
+        "model_version",
         "input",
         "preprocessed",
         "timing_ms",

@@ -167,6 +167,14 @@ def test_a_small_job_streams_falling_loss_and_stores_a_model(server: tuple, mnis
 
     listed = httpx.get(f"{base_url}/api/training/models").json()["models"]
     assert [model["name"] for model in listed] == [name]
+    # Served at once, without a restart: listed by /models and answering /predict.
+    served_names = [model["name"] for model in httpx.get(f"{base_url}/models").json()["models"]]
+    assert name in served_names and "robust-cnn" in served_names
+    answer = httpx.post(f"{base_url}/predict", json={"pixels": three.tolist(), "model": name})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["model"] == name and answer.json()["digit"] == 3
+    served_card = httpx.get(f"{base_url}/models/{name}").json()
+    assert served_card["evaluation"]["mnist_test"] == card["evaluation"]["mnist_test"]
     assert httpx.get(f"{base_url}/api/training/{job_id}").json()["state"] == "done"
 
     # Replay after a reconnect: only what was missed; nothing at all once everything was seen.
@@ -181,6 +189,8 @@ def test_a_small_job_streams_falling_loss_and_stores_a_model(server: tuple, mnis
     assert_error(httpx.delete(url), 401, "unauthorized")
     assert httpx.delete(url, headers=TEACHER).status_code == 204
     assert not folder.exists()
+    served_names = [model["name"] for model in httpx.get(f"{base_url}/models").json()["models"]]
+    assert name not in served_names
     assert_error(httpx.delete(url, headers=TEACHER), 404, "unknown_class_model")
     assert_error(
         httpx.delete(f"{base_url}/api/training/models/mlp512", headers=TEACHER),

@@ -31,7 +31,7 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -43,6 +43,7 @@ from app.errors import (
     UnknownClassModel,
     UnknownJob,
 )
+from app.inference import ModelRegistry, ReloadFailed, class_models_dir, request_reload
 from app.settings import REPO_ROOT
 
 logger = logging.getLogger(__name__)
@@ -167,13 +168,14 @@ class TrainingJobs:
         self,
         data_dir: Path,
         mnist_path: Path | None,
-        on_models_changed: Callable[[], Any] | None = None,
+        registry: ModelRegistry | None = None,
         python: str = sys.executable,
     ) -> None:
+        self.data_dir = data_dir
         self.root = data_dir / "training"
-        self.models_dir = data_dir / "models"
+        self.models_dir = class_models_dir(data_dir)  # where the registry looks for them
         self.mnist_path = mnist_path
-        self.on_models_changed = on_models_changed
+        self.registry = registry
         self.python = python
         self.running: RunningJob | None = None
 
@@ -326,13 +328,8 @@ class TrainingJobs:
             event, data = ending
         else:
             event, data = "failed", {"reason": self.crash_reason(job.folder, code)}
-        if event == "done" and self.on_models_changed:
-            try:
-                result = self.on_models_changed()
-                if asyncio.iscoroutine(result):
-                    await result
-            except Exception:  # noqa: BLE001 - the model is stored; a restart will find it
-                logger.exception("Reloading the models after job %s failed", job.job_id)
+        if event == "done":
+            await self.models_changed()  # served before the page hears "done"
         job.log.append(event, {"job_id": job.job_id, **data})
         state = read_json(job.folder / "job.json") or {}
         state.update(state=event, finished=time.time(), returncode=code)
@@ -486,7 +483,14 @@ class TrainingJobs:
                 f"There is no class model {name!r}; GET /api/training/models lists them."
             )
         shutil.rmtree(folder)
-        if self.on_models_changed:
-            result = self.on_models_changed()
-            if asyncio.iscoroutine(result):
-                await result
+        await self.models_changed()
+
+    async def models_changed(self) -> None:
+        """Reload this worker's models now and ask every other worker to (app.inference)."""
+        request_reload(self.data_dir)
+        if self.registry is None:
+            return
+        try:
+            await asyncio.to_thread(self.registry.reload)
+        except ReloadFailed as error:  # the old models are still served; a restart retries
+            logger.error("%s", error.message)

@@ -66,6 +66,7 @@ def predict_drawing(drawing: Drawing, model: Model, settings: Settings) -> dict[
         "confidence": float(probabilities[digit]),
         "probabilities": probabilities.tolist(),
         "model": model.name,
+        "model_version": model.version,
         "input": drawing.kind,
         "preprocessed": preprocessing.to_png_data_url(digit_image),
         "timing_ms": {
