@@ -68,6 +68,10 @@ def test_a_small_run_reports_every_step_and_stores_a_servable_model(
     assert weights[0]["count"] == 32 and weights[0]["side"] == 28
     assert first.size == last.size == 32 * 28 * 28
     assert (first != last).mean() > 0.1  # the weights moved
+    change = np.frombuffer(base64.b64decode(weights[0]["change"]), np.uint8)
+    assert (change == 128).all()  # nothing changed before the first batch
+    change = np.frombuffer(base64.b64decode(weights[-1]["change"]), np.uint8)
+    assert change.min() == 0 or change.max() == 255  # each image spans its own scale
 
     predictions = [event for event in events if event["event"] == "prediction"]
     assert predictions[0]["batch"] == 0

@@ -9,7 +9,8 @@ keyed by "event":
 
 - started: the settings, parameter count, steps per epoch;
 - weights: the first layer's weights as small uint8 images (base64), zero at 128, one scale per
-  image; from the random start, then every few batches;
+  image; from the random start, then every few batches; and "change", the same for what
+  training has added to the random start (where strokes show long before they do in the sum);
 - prediction: the current model's answer on the pad's drawing (read from --drawing whenever the
   file changes), from "before training" (about chance) to the end;
 - progress: batch, epoch, running loss and accuracy of the epoch so far;
@@ -244,12 +245,22 @@ def make_callback(
             self.step = 0
             self.epoch = 0
             self.last_snapshot = 0.0
+            self.start: Any = None  # the random first weights, to show what training changed
 
         def snapshot(self) -> None:
-            count, side, data = quantise_weights(first_layer(self.model).kernel.numpy())
+            kernel = first_layer(self.model).kernel.numpy()
+            if self.start is None:
+                self.start = kernel.copy()
+            count, side, data = quantise_weights(kernel)
+            change = quantise_weights(kernel - self.start)[2]
             fields = {"batch": self.step, "epoch": self.epoch + 1}
             report(
-                "weights", **fields, count=count, side=side, data=base64.b64encode(data).decode()
+                "weights",
+                **fields,
+                count=count,
+                side=side,
+                data=base64.b64encode(data).decode(),
+                change=base64.b64encode(change).decode(),
             )
             pixels = drawing.current()
             if pixels is not None:
