@@ -142,3 +142,38 @@ class RateLimited(InputError):
         super().__init__(message)
         self.retry_after = retry_after
         self.headers = {"Retry-After": str(retry_after)}
+
+
+class TrainingBusy(InputError):
+    """A training job is already running (one at a time: the laptop has two cores)."""
+
+    code = "training_busy"
+    status = 409
+
+
+class JobFinished(InputError):
+    """The training job has already ended, so it cannot be cancelled or shown a drawing."""
+
+    code = "job_finished"
+    status = 409
+
+
+class UnknownJob(InputError):
+    """No training job has this id."""
+
+    code = "unknown_job"
+    status = 404
+
+
+class UnknownClassModel(InputError):
+    """No model trained in class has this name."""
+
+    code = "unknown_class_model"
+    status = 404
+
+
+class MnistMissing(InputError):
+    """Training needs MNIST, which is not on this computer; the message says how to get it."""
+
+    code = "mnist_missing"
+    status = 503

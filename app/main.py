@@ -25,6 +25,7 @@ from app import honesty, metrics
 from app.dependencies import InvalidRequest, NotReady, field_path
 from app.errors import InputError, error_body
 from app.inference import ModelRegistry, class_models_dir, registry_for, watch_for_reloads
+from app.jobs.training import TrainingJobs
 from app.memory import keep_request_buffers
 from app.routers import (
     classes,
@@ -36,6 +37,7 @@ from app.routers import (
     numbers,
     pages,
     predict,
+    training,
     v2,
 )
 from app.schemas import add_request_schemas
@@ -210,6 +212,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     worker_threads = WorkerThreads()
     app.state.worker_threads = worker_threads
     app.state.registry = registry
+    app.state.training_jobs = TrainingJobs(settings.data_dir, settings.mnist_path, registry)
     logger.info(
         "Serving models %s (default %s) from %s and %s",
         ", ".join(registry.names),
@@ -218,6 +221,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         class_models_dir(settings.data_dir),
     )
     yield
+    await app.state.training_jobs.shutdown()  # no trainer outlives the server
     reload_watcher.cancel()
     app.state.registry = None
     worker_threads.shutdown()
@@ -269,6 +273,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
         numbers.router,
         v2.router,
         metrics.router,
+        training.router,
     ):
         app.include_router(router)
     app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR), name="static")

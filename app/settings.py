@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -69,4 +69,10 @@ class Settings(BaseSettings):
     )
     classroom_heartbeat_s: float = Field(
         15, gt=0, description="Seconds between keep-alive comments on an idle event stream."
+    )
+    mnist_path: Path | None = Field(
+        None,
+        validation_alias=AliasChoices("mnist_path", "DIGITDRAW_MNIST"),
+        description="MNIST .npz for training in class (DIGITDRAW_MNIST, as for python -m "
+        "training); unset: Keras's cache, ~/.keras/datasets/mnist.npz.",
     )

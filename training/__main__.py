@@ -8,6 +8,8 @@
     python -m training corrections export --db data/digitdraw.sqlite3 --out corrections.npz
     python -m training finetune --model robust-cnn --corrections corrections.npz --data mnist.npz
     python -m training export --model robust-cnn --format savedmodel --out exported/
+    python -m training live --model mlp512 --optimizer sgd --out data/models   # JSON lines
+    python -m training fetch-data                        # MNIST into Keras's cache (internet)
 
 TensorFlow is imported only once a command runs, so --help answers at once.
 """
@@ -24,6 +26,7 @@ from training.detector import add_arguments as add_detector_arguments
 from training.finetune import add_parsers as add_finetune_parsers
 from training.finetune import run as run_finetune
 from training.honest import add_arguments as add_honest_arguments
+from training.live import add_live_parser, main_fetch_data, main_live
 from training.numbers import add_numbers_parser, run_numbers_eval
 from training.pendigits import TRAINING_WRITERS, WRITERS
 from training.realdraw import add_realdraw_parser, run_realdraw
@@ -210,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_honest_arguments(honest)
     add_numbers_parser(commands)
     add_export_parser(commands)
+    add_live_parser(commands, positive_int)
     return parser
 
 
@@ -427,6 +431,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_numbers_eval(args)
         if args.command == "export":
             return run_export(args)
+        if args.command == "live":
+            return main_live(args)
+        if args.command == "fetch-data":
+            return main_fetch_data()
         return run_preview(args)
     except (DatasetError, PendigitsError) as error:
         print(f"error: {error}", file=sys.stderr)

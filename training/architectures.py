@@ -80,12 +80,12 @@ def _classifier(x: keras.KerasTensor) -> keras.KerasTensor:
     return layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
 
 
-def build_mlp512() -> keras.Model:
-    """784 → 512 → 10."""
+def build_mlp512(units: int = 512) -> keras.Model:
+    """784 → 512 → 10 (another hidden width for class experiments: training/live.py)."""
     inputs, x = _inputs()
     x = layers.Flatten()(x)
-    x = layers.Dense(512, activation="relu")(x)
-    return keras.Model(inputs, _classifier(x), name="mlp512")
+    x = layers.Dense(units, activation="relu")(x)
+    return keras.Model(inputs, _classifier(x), name=f"mlp{units}")
 
 
 def build_mlp128_64() -> keras.Model:
@@ -97,8 +97,8 @@ def build_mlp128_64() -> keras.Model:
     return keras.Model(inputs, _classifier(x), name="mlp128-64")
 
 
-def build_cnn_tutorial() -> keras.Model:
-    """Two convolution + pooling stages, then a dense layer."""
+def build_cnn_tutorial(dense_units: int = 128) -> keras.Model:
+    """Two convolution + pooling stages, then a dense layer (128 units in the tutorials)."""
     inputs, x = _inputs()
     x = layers.Reshape((IMAGE_SIDE, IMAGE_SIDE, 1))(x)
     x = layers.Conv2D(32, 3, activation="relu")(x)
@@ -106,7 +106,7 @@ def build_cnn_tutorial() -> keras.Model:
     x = layers.Conv2D(64, 3, activation="relu")(x)
     x = layers.MaxPooling2D(2)(x)
     x = layers.Flatten()(x)
-    x = layers.Dense(128, activation="relu")(x)
+    x = layers.Dense(dense_units, activation="relu")(x)
     return keras.Model(inputs, _classifier(x), name="cnn-tutorial")
 
 

@@ -17,7 +17,7 @@ from jinja2 import StrictUndefined
 
 from app.i18n import choose_locale, locale_links, remember_locale
 from app.settings import REPO_ROOT
-from app.ui_strings import CLIENT_KEYS, client_strings_json, ui_strings
+from app.ui_strings import CLIENT_KEYS, LEARN_CLIENT_KEYS, client_strings_json, ui_strings
 
 # Milliseconds between live predictions while a stroke is being drawn: often enough to feel live,
 # rarely enough that a classroom of pads does not flood one small server.
@@ -80,3 +80,26 @@ def drawing_page(request: Request) -> HTMLResponse:
         "live_interval_ms": LIVE_PREDICT_INTERVAL_MS,
     }
     return render_page(request, "index.html", context, CLIENT_KEYS)
+
+
+# Choices of the /learn form: the sizes tell the "more data, better model" story in one list.
+LEARN_TRAIN_SIZES = (500, 2000, 5000, 20_000, 55_000)
+LEARN_BATCH_SIZES = (16, 32, 64, 128, 256)
+LEARN_LEARNING_RATES = (0.0001, 0.001, 0.01, 0.05, 0.1, 0.5, 1.0)
+
+
+@router.api_route(
+    "/learn", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False
+)
+def learn_page(request: Request) -> HTMLResponse:
+    """Watch it learn: the teacher trains a tutorial model live, on the projector."""
+    context = {
+        "training_url": app_path(request, "/api/training"),
+        "predict_url": app_path(request, "/predict"),
+        "models_url": app_path(request, "/models"),
+        "live_interval_ms": LIVE_PREDICT_INTERVAL_MS,
+        "train_sizes": LEARN_TRAIN_SIZES,
+        "batch_sizes": LEARN_BATCH_SIZES,
+        "learning_rates": LEARN_LEARNING_RATES,
+    }
+    return render_page(request, "learn.html", context, LEARN_CLIENT_KEYS)

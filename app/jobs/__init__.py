@@ -1,0 +1,1 @@
+"""Work the server hands to other processes (the class training job)."""
