@@ -42,6 +42,7 @@ from app.routers import (
 )
 from app.schemas import add_request_schemas
 from app.settings import REPO_ROOT, Settings
+from app.store.db import StoreUnavailable
 from app.v2_protocol import is_v2_path
 from app.worker_threads import WorkerThreads
 
@@ -183,6 +184,18 @@ async def handle_validation_error(request: Request, error: RequestValidationErro
     return error_response(problem.status, problem.code, problem.message)
 
 
+async def handle_store_unavailable(request: Request, error: StoreUnavailable) -> Response:
+    """The data folder cannot be used (read-only, full, corrupt): features that store refuse."""
+    logger.error("The store is unavailable on %s %s: %s", request.method, request.url.path, error)
+    return error_response(
+        503,
+        "store_unavailable",
+        "The server cannot use its data folder right now (read-only, full or damaged), so "
+        "nothing can be stored. Drawing and predictions still work; try again later.",
+        path=request.url.path,
+    )
+
+
 async def handle_unexpected_error(request: Request, error: Exception) -> Response:
     # The server logs the traceback itself: Starlette re-raises after this response is sent.
     logger.error("Internal error on %s %s: %r", request.method, request.url.path, error)
@@ -259,6 +272,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     app.add_exception_handler(NotReady, handle_api_error)
     app.add_exception_handler(HTTPException, handle_http_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(StoreUnavailable, handle_store_unavailable)
     app.add_exception_handler(Exception, handle_unexpected_error)
 
     for router in (

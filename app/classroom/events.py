@@ -48,7 +48,10 @@ class EventHub:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._cursor = self.store.last_event_id()
+        try:
+            self._cursor = self.store.last_event_id()
+        except StoreUnavailable as error:  # served without classes until the store opens
+            logger.warning("Class events start from the beginning: %s", error)
         self._task = asyncio.get_running_loop().create_task(self._run(), name="class-events")
 
     async def stop(self) -> None:

@@ -8,6 +8,7 @@ Connections are one per thread (the event loop, the thread pool, the model threa
 """
 
 import json
+import logging
 import math
 import sqlite3
 import threading
@@ -29,7 +30,7 @@ from app.errors import (
     UnknownDrawing,
 )
 from app.preprocessing import to_png_data_url
-from app.store.db import connect, db_path, open_store, transaction
+from app.store.db import StoreUnavailable, connect, db_path, open_store, transaction
 
 MNIST_SIDE = 28
 # Drawing columns other than the input and pixels: what the wall, the API and the export read.
@@ -37,6 +38,8 @@ TILE_COLUMNS = (
     "d.id, d.student_id, s.name AS student, d.digit, d.confidence, d.probabilities, d.extra, "
     "d.label, d.labelled_by, d.prompt, d.created_at, d.hidden, d.model, d.input_kind"
 )
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -157,11 +160,23 @@ class ClassStore:
     """Every classroom read and write; safe to share between threads and worker processes."""
 
     def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
         self.path = db_path(data_dir)
-        open_store(data_dir).close()  # bring the schema up to date once, before any request
         self._local = threading.local()
+        self._migrated = False
+        try:
+            self._migrate()  # bring the schema up to date once, before any request
+        except StoreUnavailable as error:
+            # Drawing and predicting need no store: serve them, and answer 503 for classes.
+            logger.warning("Classroom disabled until the store can be opened: %s", error)
+
+    def _migrate(self) -> None:
+        open_store(self.data_dir).close()
+        self._migrated = True
 
     def _db(self) -> sqlite3.Connection:
+        if not self._migrated:
+            self._migrate()  # StoreUnavailable: a 503 store_unavailable for this request
         connection = getattr(self._local, "connection", None)
         if connection is None:
             connection = connect(self.path)
