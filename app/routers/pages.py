@@ -42,6 +42,7 @@ def drawing_page(request: Request) -> HTMLResponse:
         "static_root": app_path(request, "/static"),
         "predict_url": app_path(request, "/predict"),
         "models_url": app_path(request, "/models"),
+        "corrections_url": app_path(request, "/corrections"),
         "client_strings": client_strings_json(strings),
         "live_interval_ms": LIVE_PREDICT_INTERVAL_MS,
     }

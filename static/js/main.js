@@ -85,6 +85,9 @@ function showResult(result) {
   view.error.textContent = "";
   setState("ready");
   if (!pad.isDrawing) announce(result);
+  // The correction row (correct.js) stores the drawing on screen with the answer it got.
+  const detail = { result, strokes: () => pad.toData() };
+  root.dispatchEvent(new CustomEvent("digitdraw:answer", { detail }));
 }
 
 /** No answer at all rather than a stale one: the digit, bars and preview go with the message. */
