@@ -24,6 +24,7 @@ bench/results/learnloop-<model>.json and .md. Takes the fine-tune's time plus ab
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -158,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit:
         command += ["--limit", str(args.limit)]
     load_before = os.getloadavg()[0]
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
         command,
@@ -167,6 +169,12 @@ def main(argv: list[str] | None = None) -> int:
         text=True,
     )
     seconds = time.perf_counter() - started
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU time does not grow when other jobs share the cores: wall time on a free machine is
+    # about this over the two threads the command trains with.
+    cpu_seconds = (children_after.ru_utime - children_before.ru_utime) + (
+        children_after.ru_stime - children_before.ru_stime
+    )
     if done.returncode != 0:
         sys.stderr.write(done.stdout + done.stderr)
         return 1
@@ -201,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     lines = [
         f"{model_name}: {count} corrections (the {args.per_writer} hardest of the half each of "
-        f"writers {writers_text} drew in class); fine-tune {seconds:.0f} s wall time (load average "
+        f"writers {writers_text} drew in class); fine-tune {seconds:.0f} s wall time, "
+        f"{cpu_seconds:.0f} s CPU (load average "
         f"{load_before:.1f} before, {load_after:.1f} after, {os.cpu_count()} cores); "
         f"marked default: {card['finetune']['marked_default']}",
         "",
@@ -230,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                 "rows": [{"digits": t, "n": n, "before": b, "after": a} for t, n, b, a in rows],
                 "corrections": count,
                 "seconds": seconds,
+                "cpu_seconds": cpu_seconds,
                 "load_average": [load_before, load_after],
                 "card_finetune": card["finetune"],
                 "fine_tune_output": done.stdout,
