@@ -301,6 +301,11 @@ UI_STRINGS: Final[dict[str, dict[str, str]]] = {
         "learn_model_row": "{name}: {accuracy} on MNIST test ({digits} digits, {epochs} epochs)",
         "learn_delete": "Delete",
         "learn_delete_label": "Delete {name}",
+        "correct_label": "Wrong? It was:",
+        "correct_button": "It was a {digit}",
+        "correct_saving": "Saving your correction…",
+        "correct_thanks": "Thank you! Saved as a {digit}: the network can learn from it.",
+        "correct_failed": "The correction was not saved: {message}",
     },
     "zh-CN": {
         "teach_title": "digitdraw 课堂：全班作品墙",
@@ -552,6 +557,11 @@ UI_STRINGS: Final[dict[str, dict[str, str]]] = {
         "learn_model_row": "{name}：MNIST 测试准确率 {accuracy}（{digits} 个数字，{epochs} 轮）",
         "learn_delete": "删除",
         "learn_delete_label": "删除 {name}",
+        "correct_label": "认错了？其实是：",
+        "correct_button": "其实是 {digit}",
+        "correct_saving": "正在保存你的更正…",
+        "correct_thanks": "谢谢！已记为 {digit}，网络可以从中学习。",
+        "correct_failed": "更正没有保存：{message}",
     },
 }
 

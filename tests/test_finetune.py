@@ -20,7 +20,7 @@ from app.settings import Settings
 from tests.conftest import REPO_ROOT
 from tests.helpers import TEACHER, quiet_env, running_server
 from tests.test_model_versions import post_throughout, wait_until_every_worker_serves
-from training.finetune import Corrections, split_corrections
+from training.finetune import Corrections, default_decision, split_corrections
 from training.pendigits import read_pendigits, writer_split
 
 SETTINGS = Settings()
@@ -164,3 +164,11 @@ def test_corrections_fine_tune_into_a_version_the_server_reloads_under_load(
     model = load_model(folder, MODEL, 2)  # the server's own checks: sha256, shapes
     assert (model.name, model.version) == (MODEL, 2)
     assert listed["version"] == (2 if marked else 1)
+
+
+def test_a_version_that_loses_more_than_0_2_points_of_mnist_is_not_the_default() -> None:
+    marked, message = default_decision("robust-cnn@2", 0.9959, 0.9936, None)
+    assert not marked and "NOT marked" in message and "99.59% -> 99.36%" in message
+    assert default_decision("robust-cnn@2", 0.9959, 0.9939, None)[0]  # exactly 0.2 points
+    marked, message = default_decision("robust-cnn@3", 0.9959, 0.9990, 1)
+    assert marked and "pins version 1" in message and "write 3" in message

@@ -77,6 +77,7 @@ def drawing_page(request: Request) -> HTMLResponse:
         "report_url": app_path(request, "/report/"),
         "default_model": request.app.state.settings.default_model,
         "models_url": app_path(request, "/models"),
+        "corrections_url": app_path(request, "/corrections"),
         "live_interval_ms": LIVE_PREDICT_INTERVAL_MS,
     }
     return render_page(request, "index.html", context, CLIENT_KEYS)

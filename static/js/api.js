@@ -78,3 +78,12 @@ export async function listModels(url) {
   if (!Array.isArray(body.models)) throw new ApiError("", 200, "invalid_response");
   return body.models;
 }
+
+/** POST a correction (the drawing, the digit it really is); resolves to {id}. */
+export async function sendCorrection(url, correction) {
+  return call(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(correction),
+  });
+}

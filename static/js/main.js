@@ -113,6 +113,9 @@ function showResult(result) {
   root.dataset.digit = result.is_digit === false ? "no" : "yes";
   setState("ready");
   if (!pad.isDrawing) announce(result);
+  // The correction row (correct.js) stores the drawing on screen with the answer it got.
+  const detail = { result, strokes: () => pad.toData() };
+  root.dispatchEvent(new CustomEvent("digitdraw:answer", { detail }));
 }
 
 /** No answer at all rather than a stale one: the digit, bars and preview go with the message. */
