@@ -25,6 +25,7 @@ async function call(url, options = {}) {
   } catch {
     throw new ApiError("", 0, "unreachable");
   }
+  if (response.status === 204) return {};
   let body = null;
   try {
     body = await response.json();
@@ -61,4 +62,16 @@ export async function listModels(url) {
   const body = await call(url);
   if (!Array.isArray(body.models)) throw new ApiError("", 200, "invalid_response");
   return body.models;
+}
+
+/**
+ * A JSON call to the classroom API. `token` goes as a Bearer header (a student's token); the
+ * teacher's page sends no token, its HttpOnly cookie carries the key.
+ */
+export async function apiCall(url, { method = "GET", body, token } = {}) {
+  const headers = {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return call(url, { method, headers, body: payload });
 }

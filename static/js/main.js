@@ -1,170 +1,38 @@
 /**
- * The drawing page: wires the pad, the live predictor, the chart, the model selector, the buttons
- * and the keyboard shortcuts. Addresses and words come from data- attributes of #app.
- *
- * #app's data-state says where the page is, for tests and tools that watch the page:
- * idle (nothing drawn), pending (the answer on screen is not yet for this drawing),
- * ready (the answer on screen is for this drawing and model), error (no answer, a message instead).
+ * The drawing page: the drawing part (drawing.js) plus the model selector. Addresses and words
+ * come from data- attributes of #app.
  */
 
-import { listModels, predict } from "./api.js";
-import { BarChart } from "./chart.js";
-import { LivePredictor } from "./live.js";
-import { Pad } from "./pad.js";
+import { listModels } from "./api.js";
+import { DrawingPage, format } from "./drawing.js";
 
 const MODEL_KEY = "digitdraw.model";
-const PREVIEW_PREFIX = "data:image/png;base64,";
 
 const root = document.getElementById("app");
 const strings = JSON.parse(root.dataset.strings);
 const locale = document.documentElement.lang || "en";
-const percent = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 });
 const accuracyPercent = new Intl.NumberFormat(locale, {
   style: "percent",
   minimumFractionDigits: 1,
   maximumFractionDigits: 1,
 });
+const select = document.getElementById("model");
 
-const element = (id) => document.getElementById(id);
-const view = {
-  prediction: element("prediction"),
-  confidence: element("confidence"),
-  hint: element("hint"),
-  preview: element("preview"),
-  error: element("error"),
-  announce: element("announce"),
-  model: element("model"),
-  canvas: element("pad"),
-  buttons: { undo: element("undo"), redo: element("redo"), clear: element("clear") },
-};
-
-const pad = new Pad(view.canvas);
-const chart = new BarChart(element("bars"), (value) => percent.format(value));
-const predictor = new LivePredictor({
+const page = new DrawingPage({
+  root,
+  strings,
+  predictUrl: root.dataset.predictUrl,
   intervalMs: Number(root.dataset.liveIntervalMs) || 120,
-  request: () => predict(root.dataset.predictUrl, pad.toData(), view.model.value),
-  onResult: showResult,
-  onError: (error) => showError(errorMessage(error)),
+  model: () => select.value,
 });
-let shown = null; // the answer on screen, announced again when the stroke it came during ends
-
-/** A UI string with its {placeholders} filled in. */
-function format(template, values) {
-  return template.replace(/\{(\w+)\}/g, (match, key) => String(values[key] ?? match));
-}
-
-function errorMessage(error) {
-  if (error.message) return error.message;
-  if (error.status === 0) return strings.error_unreachable;
-  return format(strings.error_http, { status: error.status });
-}
-
-function setState(state) {
-  root.dataset.state = state;
-}
-
-function showAnswer(digit, confidence) {
-  view.prediction.textContent = digit;
-  view.confidence.textContent = confidence;
-  view.hint.hidden = digit !== "" || pad.strokeCount > 0;
-}
-
-function showPreview(source) {
-  if (source) view.preview.src = source;
-  else view.preview.removeAttribute("src");
-  view.preview.hidden = !source;
-}
-
-function showResult(result) {
-  shown = result;
-  const confidence = percent.format(result.confidence);
-  showAnswer(String(result.digit), format(strings.confidence, { percent: confidence }));
-  chart.show(result.probabilities);
-  const preview = String(result.preprocessed ?? "");
-  showPreview(preview.startsWith(PREVIEW_PREFIX) ? preview : "");
-  view.error.textContent = "";
-  setState("ready");
-  if (!pad.isDrawing) announce(result);
-}
-
-/** No answer at all rather than a stale one: the digit, bars and preview go with the message. */
-function showNoAnswer(state, message = "") {
-  shown = null;
-  showAnswer("", "");
-  chart.clear();
-  showPreview("");
-  view.error.textContent = message;
-  view.announce.textContent = "";
-  setState(state);
-}
-
-function showError(message) {
-  showNoAnswer("error", message);
-}
-
-function showIdle() {
-  showNoAnswer("idle");
-}
-
-function showPending() {
-  if (view.prediction.textContent === "") view.confidence.textContent = strings.pending;
-  view.hint.hidden = true;
-  setState("pending");
-}
-
-/** Screen readers hear each finished answer once, not every live update during a stroke. */
-function announce(result) {
-  view.announce.textContent = format(strings.announce, {
-    digit: result.digit,
-    percent: percent.format(result.confidence),
-  });
-}
-
-function updateTools() {
-  root.dataset.strokes = String(pad.strokeCount);
-  const enabled = { undo: pad.canUndo, redo: pad.canRedo, clear: !pad.isEmpty() };
-  const focused = Object.values(view.buttons).find((button) => button === document.activeElement);
-  for (const [name, button] of Object.entries(view.buttons)) button.disabled = !enabled[name];
-  // A disabled button drops the keyboard focus to the top of the page; keep it near the pad.
-  if (focused?.disabled) {
-    const next = Object.values(view.buttons).find((button) => !button.disabled);
-    (next ?? view.canvas).focus();
-  }
-}
-
-function onPadChange(event) {
-  const { reason } = event.detail;
-  // A growing stroke changes no button (every pointer move lands here): skip that work.
-  if (reason !== "extend") updateTools();
-  if (pad.isEmpty()) {
-    predictor.cancel();
-    showIdle();
-    return;
-  }
-  if (reason === "end") {
-    predictor.flush();
-    if (root.dataset.state === "ready" && shown) announce(shown);
-    return;
-  }
-  showPending();
-  predictor.changed();
-  if (reason === "undo" || reason === "redo") predictor.flush();
-}
 
 function onModelChange() {
   try {
-    localStorage.setItem(MODEL_KEY, view.model.value);
+    localStorage.setItem(MODEL_KEY, select.value);
   } catch {
     // Storage can be disabled (private windows, kiosk policies); the choice then lasts this visit.
   }
-  repredict();
-}
-
-function repredict() {
-  if (pad.isEmpty()) return;
-  showPending();
-  predictor.changed();
-  predictor.flush();
+  page.repredict();
 }
 
 function savedModel() {
@@ -185,13 +53,14 @@ function modelLabel(model) {
 }
 
 async function loadModels() {
-  const select = view.model;
   let models;
   try {
     models = await listModels(root.dataset.modelsUrl);
   } catch (error) {
     select.options[0].textContent = strings.model_default;
-    view.error.textContent = format(strings.error_models, { message: errorMessage(error) });
+    page.view.error.textContent = format(strings.error_models, {
+      message: page.errorMessage(error),
+    });
     return;
   }
   const options = models.map(
@@ -202,33 +71,8 @@ async function loadModels() {
   if (models.some((model) => model.name === saved)) select.value = saved;
   select.disabled = false;
   // Strokes drawn while the list loaded went to the server's default, which may not be the choice.
-  if (select.value !== models.find((model) => model.default)?.name) repredict();
+  if (select.value !== models.find((model) => model.default)?.name) page.repredict();
 }
 
-function onKeyDown(event) {
-  if (event.defaultPrevented || event.altKey || event.isComposing) return;
-  // Text fields keep their own undo and Escape.
-  if (event.target.closest?.("input, textarea, [contenteditable]")) return;
-  const command = event.ctrlKey || event.metaKey;
-  const key = event.key.toLowerCase();
-  if (command && key === "z") {
-    event.preventDefault();
-    if (event.shiftKey) pad.redo();
-    else pad.undo();
-  } else if (command && key === "y" && !event.shiftKey) {
-    event.preventDefault();
-    pad.redo();
-  } else if (key === "escape" && !command && !event.shiftKey) {
-    pad.clear();
-  }
-}
-
-pad.addEventListener("change", onPadChange);
-view.buttons.undo.addEventListener("click", () => pad.undo());
-view.buttons.redo.addEventListener("click", () => pad.redo());
-view.buttons.clear.addEventListener("click", () => pad.clear());
-view.model.addEventListener("change", onModelChange);
-document.addEventListener("keydown", onKeyDown);
-updateTools();
-showIdle();
+select.addEventListener("change", onModelChange);
 loadModels();
