@@ -31,6 +31,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import psutil
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):
@@ -244,6 +245,19 @@ def serve(workers: int, data_dir: Path, log: Path) -> tuple[subprocess.Popen, st
     raise RuntimeError("the server did not become ready")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (the workers) so far."""
+    total = 0.0
+    root = psutil.Process(pid)
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def report(result: dict) -> list[str]:
     wall_ms, predict = result["send_to_wall_ms"], result["predict_ms"]
 
@@ -263,6 +277,10 @@ def report(result: dict) -> list[str]:
         f"{result['drawings_stored']} stored, {result['lost_in_store']} lost, "
         f"{result['missing_on_wall']} missing on the wall",
         f"errors         {result['errors']} (429 rate limited: {result['rate_limited']})",
+        f"CPU            server {result['server_cpu_seconds']:.1f} s, bench client "
+        f"{result['client_cpu_seconds']:.1f} s in {result['seconds']:.0f} s on "
+        f"{os.cpu_count()} cores; load average {result['load_average'][0]:.1f} -> "
+        f"{result['load_average'][1]:.1f}",
         f"{'PASS' if ok_latency else 'FAIL'}: p95 send -> wall <= {P95_TARGET_MS} ms",
         f"{'PASS' if result['errors'] == 0 else 'FAIL'}: 0 errors",
         f"{'PASS' if lost == 0 else 'FAIL'}: 0 lost",
@@ -281,7 +299,12 @@ def main(argv: list[str] | None = None) -> int:
         log = options.output / "classroom-server.log"
         process, base = serve(options.workers, Path(data), log)
         try:
+            server_cpu, client_cpu = cpu_seconds(process.pid), time.process_time()
+            load_before = os.getloadavg()[0]
             result = asyncio.run(run_class(base, options.students, options.seconds))
+            result["server_cpu_seconds"] = cpu_seconds(process.pid) - server_cpu
+            result["client_cpu_seconds"] = time.process_time() - client_cpu
+            result["load_average"] = [load_before, os.getloadavg()[0]]
         finally:
             process.terminate()
             process.wait(30)
