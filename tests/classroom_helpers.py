@@ -1,15 +1,31 @@
 """Tools for the classroom tests: a class on a real server, students, and an SSE reader."""
 
 import json
+import os
+import signal
+import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import numpy as np
 
-from tests.helpers import TEACHER, data_url, digit_canvas, encode
+from tests.conftest import REPO_ROOT
+from tests.helpers import (
+    TEACHER,
+    TEACHER_KEY,
+    app_command,
+    data_url,
+    digit_canvas,
+    encode,
+    free_port,
+    quiet_env,
+    wait_until_ready,
+)
 
 SSE_WAIT_SECONDS = 15  # generous: two cores shared with the rest of the suite
 
@@ -126,3 +142,53 @@ class SseReader(threading.Thread):
 
 def kinds(events: list[dict]) -> list[str]:
     return [event["event"] for event in events]
+
+
+class ClassServer:
+    """``python -m app`` on one fixed port and data folder, that a test can kill -9 and restart
+    (running_server picks a new port each time; phones must find the laptop where it was)."""
+
+    def __init__(self, model_dir: Path, data_dir: Path, *arguments: str, env: dict | None = None):
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.data_dir = data_dir
+        self.model_dir = model_dir
+        self.arguments = arguments
+        self.env = env or {}
+        self.process: subprocess.Popen | None = None
+        self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed in stop())
+
+    def start(self) -> None:
+        command = app_command(
+            "--host", "127.0.0.1", "--port", str(self.port), "--model-dir", str(self.model_dir),
+            *self.arguments,
+        )  # fmt: skip
+        variables = {
+            "DIGITDRAW_DATA_DIR": str(self.data_dir),
+            "DIGITDRAW_TEACHER_KEY": TEACHER_KEY,
+            **self.env,
+        }
+        self.process = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env=quiet_env(**variables),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_until_ready(self.base_url, self.process, self.log)
+
+    def kill(self) -> None:
+        """kill -9: no shutdown, no flush, connections cut mid-stream."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()

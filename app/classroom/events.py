@@ -7,8 +7,9 @@ through one worker thus reaches a wall connected to the other within one poll, a
 reconnects with ``Last-Event-ID`` replays what it missed straight from the log.
 
 One query per worker per tick, whatever the number of streams: 60 phones and a wall cost what one
-wall costs. The poll runs on the event loop: an indexed read of a few rows takes tens of
-microseconds, less than a hop to a thread would.
+wall costs. A worker that has just stored a drawing reads the log at once (wake), so a wall on
+the same worker sees it without waiting for the tick. The poll runs on the event loop: an
+indexed read of a few rows takes tens of microseconds, less than a hop to a thread would.
 """
 
 import asyncio
@@ -46,6 +47,7 @@ class EventHub:
         self._subscriptions: set[Subscription] = set()
         self._cursor = 0
         self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
 
     def start(self) -> None:
         try:
@@ -72,9 +74,16 @@ class EventHub:
             self._cursor = events[-1].id
         return len(events)
 
+    def wake(self) -> None:
+        """Read the log now: this process just wrote an event (the other worker reads it at its
+        next tick). Call from the event loop."""
+        self._wake.set()
+
     async def _run(self) -> None:
         while True:
-            await asyncio.sleep(self.poll_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            self._wake.clear()
             try:
                 while self.poll_once() > 0 and self._subscriptions:
                     pass  # a burst of more than one page of events: read on at once

@@ -50,8 +50,9 @@ def clean_name(name: str | None, max_length: int) -> str:
         return friendly_name()
     if not isinstance(name, str):
         raise InputError("name: the name must be text.")
-    visible = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
-    visible = _SPACES.sub(" ", unicodedata.normalize("NFC", visible)).strip()
+    spaced = _SPACES.sub(" ", unicodedata.normalize("NFC", name))  # tabs, newlines -> one space
+    visible = "".join(ch for ch in spaced if unicodedata.category(ch)[0] != "C").strip()
+    visible = _SPACES.sub(" ", visible)
     if len(visible) > max_length:
         raise NameTooLong(
             f"name: at most {max_length} characters, this one has {len(visible)}. "

@@ -228,6 +228,7 @@ async def send_drawing(request: Request, klass: Class, student: Student) -> Resp
         record,
         state.settings.classroom_drawings_per_minute,
     )
+    state.class_events.wake()
     answer = {**prediction, "drawing_id": stored["id"], "prompt": stored["prompt"]}
     return Response(json.dumps(answer), 201, media_type="application/json")
 

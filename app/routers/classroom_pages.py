@@ -29,6 +29,8 @@ def page_context(request: Request, **extra: Any) -> dict[str, Any]:
         "t": SimpleNamespace(**strings),
         "static_root": app_path(request, "/static"),
         "api_root": app_path(request, "/api/classes"),
+        "join_root": app_path(request, "/join"),
+        "teach_root": app_path(request, "/teach"),
         "client_strings": classroom_strings_json(strings),
         **extra,
     }

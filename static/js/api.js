@@ -25,6 +25,7 @@ async function call(url, options = {}) {
   } catch {
     throw new ApiError("", 0, "unreachable");
   }
+  if (response.status === 204) return {};
   let body = null;
   try {
     body = await response.json();
@@ -81,9 +82,17 @@ export async function listModels(url) {
 
 /** POST a correction (the drawing, the digit it really is); resolves to {id}. */
 export async function sendCorrection(url, correction) {
-  return call(url, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(correction),
-  });
+  return apiCall(url, { method: "POST", body: correction });
+}
+
+/**
+ * A JSON call to the classroom API. `token` goes as a Bearer header (a student's token); the
+ * teacher's page sends no token, its HttpOnly cookie carries the key.
+ */
+export async function apiCall(url, { method = "GET", body, token } = {}) {
+  const headers = {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return call(url, { method, headers, body: payload });
 }

@@ -15,17 +15,16 @@ import { LivePredictor } from "./live.js";
 import { Pad } from "./pad.js";
 
 const MODEL_KEY = "digitdraw.model";
-const PREVIEW_PREFIX = "data:image/png;base64,";
 
 const root = document.getElementById("app");
 const strings = JSON.parse(root.dataset.strings);
 const locale = document.documentElement.lang || "en";
-const percent = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 });
 const accuracyPercent = new Intl.NumberFormat(locale, {
   style: "percent",
   minimumFractionDigits: 1,
   maximumFractionDigits: 1,
 });
+const select = document.getElementById("model");
 
 const element = (id) => document.getElementById(id);
 const view = {
@@ -213,7 +212,7 @@ function updateReportLink() {
 
 function onModelChange() {
   try {
-    localStorage.setItem(MODEL_KEY, view.model.value);
+    localStorage.setItem(MODEL_KEY, select.value);
   } catch {
     // Storage can be disabled (private windows, kiosk policies); the choice then lasts this visit.
   }
@@ -246,13 +245,14 @@ function modelLabel(model) {
 }
 
 async function loadModels() {
-  const select = view.model;
   let models;
   try {
     models = await listModels(root.dataset.modelsUrl);
   } catch (error) {
     select.options[0].textContent = strings.model_default;
-    view.error.textContent = format(strings.error_models, { message: errorMessage(error) });
+    page.view.error.textContent = format(strings.error_models, {
+      message: page.errorMessage(error),
+    });
     return;
   }
   const options = models.map(
@@ -264,7 +264,7 @@ async function loadModels() {
   select.disabled = false;
   updateReportLink();
   // Strokes drawn while the list loaded went to the server's default, which may not be the choice.
-  if (select.value !== models.find((model) => model.default)?.name) repredict();
+  if (select.value !== models.find((model) => model.default)?.name) page.repredict();
 }
 
 function onKeyDown(event) {
