@@ -24,7 +24,7 @@ from app.dependencies import InvalidRequest, NotReady, field_path
 from app.errors import InputError, error_body
 from app.inference import load_registry
 from app.memory import keep_request_buffers
-from app.routers import explain, health, models, pages, predict
+from app.routers import explain, health, inside_pages, models, pages, predict
 from app.schemas import add_request_schemas
 from app.settings import REPO_ROOT, Settings
 from app.worker_threads import WorkerThreads
@@ -221,7 +221,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(Exception, handle_unexpected_error)
 
-    for router in (predict.router, explain.router, models.router, health.router, pages.router):
+    routers = (predict.router, explain.router, models.router, health.router, pages.router)
+    for router in (*routers, inside_pages.router):
         app.include_router(router)
     app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR), name="static")
 

@@ -138,6 +138,7 @@ class ModelSummary(BaseModel):
         None, description="Accuracy on strokes of held-out writers (UCI pendigits), if measured."
     )
     default: bool = Field(description="True for the model used when a request names none.")
+    report: str | None = Field(None, description="Path of the model's report page (HTML).")
 
 
 class ModelList(BaseModel):

@@ -45,6 +45,7 @@ from training.pendigits import (
     render_strokes,
     writer_split,
 )
+from training.report import write_mistakes
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STORE = REPO_ROOT / "model_store"
@@ -310,6 +311,7 @@ def store(folder: Path, run: Run, mnist: Mnist, probabilities: np.ndarray, card:
         partial / CONFUSION_FILE,
         f"{folder.name} on MNIST test: {scores['accuracy']:.2%}",
     )
+    write_mistakes(partial, mnist.x_test, mnist.y_test, probabilities)  # the report's gallery
     shutil.rmtree(folder, ignore_errors=True)
     partial.rename(folder)
 

@@ -27,6 +27,7 @@ def summary(model: Model, default_name: str) -> ModelSummary:
         mnist_test_accuracy=card_value(card, "evaluation", "mnist_test", "accuracy"),
         real_drawings_accuracy=real_drawings_accuracy(card),
         default=model.name == default_name,
+        report=f"/report/{model.name}",
     )
 
 
