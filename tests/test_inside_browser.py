@@ -107,11 +107,15 @@ def drawn_pixels(page: Page, selector: str) -> int:
     return page.eval_on_selector(selector, DRAWN_PIXELS)
 
 
-def screenshot(page: Page, name: str) -> None:
+def screenshot(page: Page, name: str, selector: str | None = None) -> None:
+    """Into test-artifacts/inside/, and into docs/ with DIGITDRAW_UPDATE_SCREENSHOT=1."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
-    if UPDATE_SCREENSHOTS:
-        page.screenshot(path=DOCS / f"{name}.png", full_page=True)
+    paths = [ARTIFACTS / f"{name}.png", *([DOCS / f"{name}.png"] if UPDATE_SCREENSHOTS else [])]
+    for path in paths:
+        if selector:
+            page.locator(selector).screenshot(path=path)
+        else:
+            page.screenshot(path=path, full_page=True)
 
 
 def open_inside(page: Page) -> None:
@@ -149,7 +153,7 @@ def test_look_inside_draws_every_layer_and_tapping_a_bar_changes_the_saliency(
     assert page.eval_on_selector("#saliency", "c => c.toDataURL()") != before
     assert page.get_attribute(f'button[data-target="{other}"]', "aria-pressed") == "true"
     assert str(other) in page.text_content("#saliency-title")
-    screenshot(page, "inside")
+    screenshot(page, "inside", "#inside")
     assert_clean(page, record, live_server)
 
 
@@ -162,6 +166,8 @@ def test_look_inside_is_accessible_on_phone_and_projector(
     assert_clean(page, record, live_server)
     if options is PROJECTOR:
         screenshot(page, "inside-projector")
+    else:
+        screenshot(page, "inside-phone", "#inside")
 
 
 def test_drawing_page_in_chinese_has_no_english_ui_text(open_at: Any, live_server: str) -> None:
