@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from PIL import Image
 from playwright.sync_api import Browser, Page
 
 from app.main import PAGE_POLICY
@@ -107,15 +108,18 @@ def drawn_pixels(page: Page, selector: str) -> int:
     return page.eval_on_selector(selector, DRAWN_PIXELS)
 
 
-def screenshot(page: Page, name: str, selector: str | None = None) -> None:
-    """Into test-artifacts/inside/, and into docs/ with DIGITDRAW_UPDATE_SCREENSHOT=1."""
+def screenshot(page: Page, name: str, selector: str | None = None, docs: bool = True) -> None:
+    """Into test-artifacts/inside/, and into docs/ with DIGITDRAW_UPDATE_SCREENSHOT=1 (as a
+    256-colour PNG: a committed picture should not weigh a megabyte)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    paths = [ARTIFACTS / f"{name}.png", *([DOCS / f"{name}.png"] if UPDATE_SCREENSHOTS else [])]
-    for path in paths:
-        if selector:
-            page.locator(selector).screenshot(path=path)
-        else:
-            page.screenshot(path=path, full_page=True)
+    path = ARTIFACTS / f"{name}.png"
+    if selector:
+        page.locator(selector).screenshot(path=path)
+    else:
+        page.screenshot(path=path, full_page=True)
+    if UPDATE_SCREENSHOTS and docs:
+        with Image.open(path) as picture:
+            picture.convert("RGB").quantize(256).save(DOCS / f"{name}.png", optimize=True)
 
 
 def open_inside(page: Page) -> None:
@@ -167,7 +171,7 @@ def test_look_inside_is_accessible_on_phone_and_projector(
     if options is PROJECTOR:
         screenshot(page, "inside-projector")
     else:
-        screenshot(page, "inside-phone", "#inside")
+        screenshot(page, "inside-phone", "#inside", docs=False)
 
 
 def test_drawing_page_in_chinese_has_no_english_ui_text(open_at: Any, live_server: str) -> None:
