@@ -33,6 +33,7 @@ from app.routers import (
     corrections,
     explain,
     health,
+    inside_pages,
     models,
     numbers,
     pages,
@@ -288,6 +289,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
         v2.router,
         metrics.router,
         training.router,
+        inside_pages.router,
     ):
         app.include_router(router)
     app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR), name="static")

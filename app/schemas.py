@@ -190,6 +190,7 @@ class ModelSummary(BaseModel):
     versions: list[ModelVersionSummary] = Field(
         default_factory=list, description="Every served version, oldest first."
     )
+    report: str | None = Field(None, description="Path of the model's report page (HTML).")
 
 
 class ModelList(BaseModel):

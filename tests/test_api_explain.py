@@ -9,6 +9,7 @@ rounding noise, and its map is then off by up to 200% (measured on these digits 
 the tutorial CNN; robust-cnn, trained with label smoothing, agrees with float32 within 5e-6).
 """
 
+import base64
 import json
 import zipfile
 from collections.abc import Iterator
@@ -182,3 +183,17 @@ def test_explain_is_documented_with_examples(server: str) -> None:
     assert "why_not" in content["examples"] and "target" in content["schema"]["properties"]
     assert "/models/{name}/layers/{layer}/weights" in document["paths"]
     assert json.dumps(operation["responses"]["200"])  # the Explanation schema is referenced
+
+
+def test_base64_encoding_carries_the_same_float32_activations(
+    server: str, digits: np.ndarray
+) -> None:
+    body = {"pixels": digits[1].tolist(), "model": "cnn-tutorial"}
+    lists = explain(server, body)
+    packed = explain(server, {**body, "encoding": "base64"})
+    assert packed["saliency"] == lists["saliency"] and packed["digit"] == lists["digit"]
+    for plain, layer in zip(lists["layers"], packed["layers"], strict=True):
+        assert "activations" not in layer and layer["shape"] == plain["shape"]
+        values = np.frombuffer(base64.b64decode(layer["activations_base64"]), dtype="<f4")
+        expected = np.asarray(plain["activations"], dtype=np.float32).ravel()
+        assert np.array_equal(values, expected), layer["name"]

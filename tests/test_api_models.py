@@ -53,7 +53,9 @@ def test_models_summarise_each_card(client: TestClient) -> None:
             "default",
             "version",
             "versions",
+            "report",
         }
+        assert model["report"] == f"/report/{model['name']}"
 
 
 def test_real_drawings_accuracy_is_the_heldout_strokes_figure_when_measured() -> None:

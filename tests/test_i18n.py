@@ -82,7 +82,15 @@ def test_lang_switch_is_remembered_in_a_cookie(client: TestClient) -> None:
     client.cookies.clear()
 
 
-def test_every_page_shows_the_language_switch_with_both_languages(client: TestClient) -> None:
-    page = client.get("/?lang=en").text
+@pytest.mark.parametrize("path", ["/", "/compare", "/report/robust-cnn"])
+def test_every_page_shows_the_language_switch_and_speaks_chinese(
+    client: TestClient, path: str
+) -> None:
+    page = client.get(f"{path}?lang=en").text
     assert 'hreflang="zh-CN"' in page and "简体中文" in page and 'aria-current="true"' in page
+    chinese = client.get(path, headers={"Accept-Language": "zh-CN"}).text
+    assert HTML_LANG.search(chinese).group(1) == "en"  # the cookie from ?lang=en still wins
     client.cookies.clear()
+    chinese = client.get(path, headers={"Accept-Language": "zh-CN"}).text
+    assert HTML_LANG.search(chinese).group(1) == "zh-CN"
+    assert ui_strings("zh-CN")["nav_compare"] in chinese

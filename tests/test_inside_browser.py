@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from PIL import Image
 from playwright.sync_api import Browser, Page
 
 from app.main import PAGE_POLICY
@@ -107,11 +108,18 @@ def drawn_pixels(page: Page, selector: str) -> int:
     return page.eval_on_selector(selector, DRAWN_PIXELS)
 
 
-def screenshot(page: Page, name: str) -> None:
+def screenshot(page: Page, name: str, selector: str | None = None, docs: bool = True) -> None:
+    """Into test-artifacts/inside/, and into docs/ with DIGITDRAW_UPDATE_SCREENSHOT=1 (as a
+    256-colour PNG: a committed picture should not weigh a megabyte)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
-    if UPDATE_SCREENSHOTS:
-        page.screenshot(path=DOCS / f"{name}.png", full_page=True)
+    path = ARTIFACTS / f"{name}.png"
+    if selector:
+        page.locator(selector).screenshot(path=path)
+    else:
+        page.screenshot(path=path, full_page=True)
+    if UPDATE_SCREENSHOTS and docs:
+        with Image.open(path) as picture:
+            picture.convert("RGB").quantize(256).save(DOCS / f"{name}.png", optimize=True)
 
 
 def open_inside(page: Page) -> None:
@@ -149,7 +157,7 @@ def test_look_inside_draws_every_layer_and_tapping_a_bar_changes_the_saliency(
     assert page.eval_on_selector("#saliency", "c => c.toDataURL()") != before
     assert page.get_attribute(f'button[data-target="{other}"]', "aria-pressed") == "true"
     assert str(other) in page.text_content("#saliency-title")
-    screenshot(page, "inside")
+    screenshot(page, "inside", "#inside")
     assert_clean(page, record, live_server)
 
 
@@ -162,6 +170,8 @@ def test_look_inside_is_accessible_on_phone_and_projector(
     assert_clean(page, record, live_server)
     if options is PROJECTOR:
         screenshot(page, "inside-projector")
+    else:
+        screenshot(page, "inside-phone", "#inside", docs=False)
 
 
 def test_drawing_page_in_chinese_has_no_english_ui_text(open_at: Any, live_server: str) -> None:
@@ -207,3 +217,61 @@ def english_words(page: Page) -> list[str]:
     names = latin_words(page.eval_on_selector_all("[data-layer]", LAYER_NAMES))
     names |= latin_words(" ".join(MODELS)) | ALLOWED_LATIN
     return [word for word in page.evaluate(ENGLISH_TEXT) if word.lower() not in names]
+
+
+def test_compare_page_shows_every_models_answer(open_at: Any, live_server: str) -> None:
+    page, record = open_at("/compare", **DESKTOP)
+    blocks = page.eval_on_selector_all(
+        "#compare [data-model]", "els => els.map(e => e.dataset.model)"
+    )
+    assert blocks == sorted(MODELS)
+    draw_four(page)
+    page.wait_for_selector('#app[data-state="ready"]')
+    digits = page.eval_on_selector_all(
+        "#compare [data-model] .digit[data-digit]", "els => els.map(e => e.dataset.digit)"
+    )
+    assert len(digits) == len(MODELS) and all(digit.isdigit() for digit in digits)
+    for name, digit in zip(blocks, digits, strict=True):
+        bars = page.eval_on_selector_all(
+            f'[data-model="{name}"] [data-bar]', "els => els.map(e => Number(e.dataset.prob))"
+        )
+        assert len(bars) == 10 and abs(sum(bars) - 1) < 1e-3
+        assert max(range(10), key=lambda d: bars[d]) == int(digit)
+    screenshot(page, "compare")
+    assert_clean(page, record, live_server)
+    phone, phone_record = open_at("/compare?lang=zh-CN", **PHONE)
+    assert english_words(phone) == []
+    assert_clean(phone, phone_record, live_server)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_report_page_shows_curves_confusion_and_gallery(
+    open_at: Any, live_server: str, name: str
+) -> None:
+    page, record = open_at(f"/report/{name}", **DESKTOP)
+    assert page.eval_on_selector("#curves", "svg => svg.querySelectorAll('polyline').length") == 2
+    assert page.eval_on_selector_all("#confusion tbody td", "cells => cells.length") == 100
+    card = httpx.get(f"{live_server}/models/{name}").json()
+    diagonal = page.eval_on_selector_all(
+        "#confusion tbody td.diagonal", "cells => cells.map(c => Number(c.textContent))"
+    )
+    matrix = card["evaluation"]["mnist_test"]["confusion_matrix"]
+    assert diagonal == [matrix[d][d] for d in range(10)]
+    images = page.eval_on_selector_all(
+        "#gallery img", "imgs => imgs.map(i => i.complete && i.naturalWidth)"
+    )
+    assert images and all(width == 28 for width in images)
+    rows = page.eval_on_selector_all("#layers-table tbody tr", "rows => rows.length")
+    assert rows == len(card["layers"])
+    assert_clean(page, record, live_server)
+    chinese, chinese_record = open_at(f"/report/{name}?lang=zh-CN", **PHONE)
+    assert chinese.get_attribute("html", "lang") == "zh-CN"
+    assert english_words(chinese) == []
+    assert_clean(chinese, chinese_record, live_server)
+    if name == "robust-cnn":
+        screenshot(page, "report")
+
+
+def test_report_of_an_unknown_model_is_the_apis_404(live_server: str) -> None:
+    response = httpx.get(f"{live_server}/report/nope")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "unknown_model"

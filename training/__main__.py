@@ -214,6 +214,26 @@ def build_parser() -> argparse.ArgumentParser:
     add_numbers_parser(commands)
     add_export_parser(commands)
     add_live_parser(commands, positive_int)
+    report = commands.add_parser(
+        "report",
+        help="write the report page's gallery of wrong MNIST test digits",
+        description="Run stored models on MNIST test and write mistakes.json and mistakes.png "
+        "(the most confident wrong answers) into OUT/<name>/, for /report/<name>.",
+    )
+    report.add_argument(
+        "--model", nargs="+", metavar="NAME", help="stored model(s) (default: every model)."
+    )
+    _add_data_option(report)
+    report.add_argument(
+        "--out",
+        "--store",
+        dest="out",
+        type=Path,
+        default=DEFAULT_STORE,
+        metavar="DIR",
+        help="model store to read and write (default: the repository's model_store/).",
+    )
+    _add_threads_option(report)
     return parser
 
 
@@ -399,6 +419,18 @@ def run_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_report(args: argparse.Namespace) -> int:
+    """Write each stored model's gallery of wrong test digits (training.report)."""
+    from training.report import report_models
+    from training.train import configure_runtime
+
+    names = args.model or stored_models(args.out)
+    configure_runtime(args.threads, deterministic=False)
+    for line in report_models(args.out, names, args.data):
+        print(line)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of python -m training and digitdraw-train; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -435,6 +467,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return main_live(args)
         if args.command == "fetch-data":
             return main_fetch_data()
+        if args.command == "report":
+            return run_report(args)
         return run_preview(args)
     except (DatasetError, PendigitsError) as error:
         print(f"error: {error}", file=sys.stderr)

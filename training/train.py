@@ -45,6 +45,7 @@ from training.pendigits import (
     render_strokes,
     writer_split,
 )
+from training.report import write_mistakes
 from training.scans import scan_training_data
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -323,6 +324,7 @@ def store(folder: Path, run: Run, mnist: Mnist, probabilities: np.ndarray, card:
         partial / CONFUSION_FILE,
         f"{folder.name} on MNIST test: {scores['accuracy']:.2%}",
     )
+    write_mistakes(partial, mnist.x_test, mnist.y_test, probabilities)  # the report's gallery
     shutil.rmtree(folder, ignore_errors=True)
     partial.rename(folder)
 

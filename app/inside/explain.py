@@ -6,11 +6,13 @@ export step or a restart of this cache. The file must be the one the card vouche
 look inside would show another network than the one answering /predict.
 """
 
+import base64
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from app.errors import InputError
 from app.inference import Model, card_value, file_sha256
@@ -36,6 +38,20 @@ class UnknownLayer(InputError):
 
 _cache: dict[Path, tuple[tuple[int, int], Network]] = {}
 _cache_lock = threading.Lock()
+_blas_limited = False
+
+
+def one_blas_thread() -> None:
+    """Keep NumPy's matrix products on the calling thread, for the whole server process.
+
+    The matrices here are small (576 x 288 at most): OpenBLAS's thread pool gains nothing, and on
+    a loaded 2-core machine its spinning threads made one robust-cnn pass take 450 ms instead of
+    10 (measured). Parallelism comes from requests and worker processes, as for LiteRT.
+    """
+    global _blas_limited
+    if not _blas_limited:
+        threadpool_limits(limits=1, user_api="blas")
+        _blas_limited = True
 
 
 def model_folder(model: Model) -> Path:
@@ -57,6 +73,7 @@ def network_for(model: Model) -> Network:
         ) from error
     stamp = (stat.st_size, stat.st_mtime_ns)
     with _cache_lock:
+        one_blas_thread()
         cached = _cache.get(path)
         if cached is not None and cached[0] == stamp:
             return cached[1]
@@ -73,14 +90,23 @@ def network_for(model: Model) -> Network:
         return network
 
 
-def explain_image(network: Network, image: np.ndarray, target: int) -> dict[str, Any]:
-    """Layers and saliency for one 28x28 [0, 1] image; arrays stay NumPy for orjson."""
+Encoding = Literal["lists", "base64"]
+
+
+def explain_image(
+    network: Network, image: np.ndarray, target: int, encoding: Encoding = "lists"
+) -> dict[str, Any]:
+    """Layers and saliency for one 28x28 [0, 1] image; arrays stay NumPy for orjson.
+
+    With encoding "base64", each layer's values travel as `activations_base64` (float32,
+    little-endian, C order) instead of nested lists: a tenth of the time to write and to read.
+    """
     raw = (image * np.float32(255.0))[np.newaxis].astype(np.float32)
     trace = network.forward(raw)
     saliency = network.saliency(trace, np.array([target]))[0]
-    layers = [layer_entry(network.input_name, "InputLayer", raw[0])]
+    layers = [layer_entry(network.input_name, "InputLayer", raw[0], encoding)]
     layers += [
-        layer_entry(layer.name, layer.kind, output[0])
+        layer_entry(layer.name, layer.kind, output[0], encoding)
         for layer, output in zip(network.layers, trace.outputs, strict=True)
     ]
     return {
@@ -93,13 +119,16 @@ def explain_image(network: Network, image: np.ndarray, target: int) -> dict[str,
     }
 
 
-def layer_entry(name: str, kind: str, output: np.ndarray) -> dict[str, Any]:
-    return {
-        "name": name,
-        "kind": kind,
-        "shape": list(output.shape),
-        "activations": np.ascontiguousarray(output),
-    }
+def layer_entry(
+    name: str, kind: str, output: np.ndarray, encoding: Encoding = "lists"
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": name, "kind": kind, "shape": list(output.shape)}
+    values = np.ascontiguousarray(output, dtype="<f4")
+    if encoding == "base64":
+        entry["activations_base64"] = base64.b64encode(values.tobytes()).decode("ascii")
+    else:
+        entry["activations"] = values
+    return entry
 
 
 def layer_weights(model: Model, layer_name: str) -> dict[str, Any]:

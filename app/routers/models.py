@@ -63,6 +63,7 @@ def summary(model: Model, default_name: str, registry: ModelRegistry | None = No
         default=model.name == default_name,
         version=model.version,
         versions=[version_summary(each, model.version) for each in versions],
+        report=f"/report/{model.name}",
     )
 
 

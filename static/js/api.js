@@ -59,7 +59,8 @@ export async function predict(url, strokes, model) {
 
 /** POST the strokes to /explain: the prediction plus layers and the saliency of `target`. */
 export async function explain(url, strokes, model, target) {
-  const payload = { strokes };
+  // base64 float32 activations: a tenth of the time of nested JSON lists to write and to parse.
+  const payload = { strokes, encoding: "base64" };
   if (model) payload.model = model;
   if (Number.isInteger(target)) payload.target = target;
   const result = await call(url, {

@@ -16,11 +16,12 @@ export class BarChart {
   /**
    * @param {Element} list the element holding the [data-digit] bars
    * @param {(value: number) => string} formatPercent 0.98 -> "98%" in the page's language
+   * @param {string} attribute the bars' data attribute holding their digit (dataset name)
    */
-  constructor(list, formatPercent) {
+  constructor(list, formatPercent, attribute = "digit") {
     this.#list = list;
-    this.#bars = [...list.querySelectorAll("[data-digit]")]
-      .sort((a, b) => Number(a.dataset.digit) - Number(b.dataset.digit));
+    this.#bars = [...list.querySelectorAll(`[data-${attribute}]`)]
+      .sort((a, b) => Number(a.dataset[attribute]) - Number(b.dataset[attribute]));
     this.#labels = this.#bars.map((bar) => bar.querySelector(".bar-value"));
     this.#formatPercent = formatPercent;
   }

@@ -27,15 +27,21 @@ function strongest(scores, count) {
     .map(([, index]) => index);
 }
 
-/** Per-channel means of an (H, W, C) activation. */
-function channelMeans(maps) {
-  const channels = maps[0][0].length;
+/** Per-channel means of an (H, W, C) activation stored flat, channels last. */
+function channelMeans(values, channels) {
   const sums = new Array(channels).fill(0);
-  for (const row of maps) {
-    for (const pixel of row) for (let c = 0; c < channels; c += 1) sums[c] += pixel[c];
-  }
-  const cells = maps.length * maps[0].length;
+  for (let i = 0; i < values.length; i += 1) sums[i % channels] += values[i];
+  const cells = values.length / channels;
   return sums.map((sum) => sum / cells);
+}
+
+/** A layer's values as one flat Float32Array (C order), from base64 or nested lists. */
+export function layerValues(layer) {
+  if (typeof layer.activations_base64 === "string") {
+    const bytes = Uint8Array.from(atob(layer.activations_base64), (c) => c.charCodeAt(0));
+    return new Float32Array(bytes.buffer); // little-endian, as every browser's typed arrays
+  }
+  return Float32Array.from(layer.activations.flat(Infinity));
 }
 
 export class InsideView {
@@ -81,6 +87,7 @@ export class InsideView {
   /** Draw an /explain answer: saliency, layers, then (once fetched) first-layer weights. */
   show(explanation) {
     if (!explanation.layers || !explanation.saliency) return;
+    for (const layer of explanation.layers) layer.values ??= layerValues(layer);
     this.#root.querySelector("#inside-empty").hidden = true;
     this.#root.querySelector("#inside-body").hidden = false;
     this.#showSaliency(explanation);
@@ -119,16 +126,21 @@ export class InsideView {
     const block = existing ?? this.#newBlock(layer, isLast);
     const canvas = block.querySelector("canvas");
     const strongestText = block.querySelector(".layer-strongest");
-    const { shape, activations } = layer;
+    const { shape, values } = layer;
     let top = [];
     if (shape.length === 3) {
       const [height, width, channels] = shape;
-      const means = channelMeans(activations);
+      const means = channelMeans(values, channels);
       top = channels > STRONGEST ? strongest(means, STRONGEST) : [];
-      const found = range(activations.flat(2));
+      const found = range(values);
       drawTiles(
         canvas,
-        { height, width, count: channels, value: (c, r, x) => activations[r][x][c] },
+        {
+          height,
+          width,
+          count: channels,
+          value: (c, r, x) => values[(r * width + x) * channels + c],
+        },
         {
           columns: Math.ceil(Math.sqrt(channels * 2)),
           scale: found.largest,
@@ -137,9 +149,15 @@ export class InsideView {
         },
       );
     } else if (shape.length === 2) {
-      drawMap(canvas, activations);
+      const [height, width] = shape;
+      const found = range(values);
+      drawTiles(
+        canvas,
+        { height, width, count: 1, value: (t, r, x) => values[r * width + x] },
+        { columns: 1, scale: found.largest, signed: found.signed },
+      );
     } else {
-      const units = activations;
+      const units = [...values];
       const found = range(units);
       top = strongest(units, isLast ? 1 : STRONGEST);
       const columns = Math.min(UNIT_COLUMNS, units.length);
@@ -212,7 +230,9 @@ export class InsideView {
   #drawWeights(layer, kernel, model) {
     const canvas = this.#root.querySelector("#weights");
     const caption = this.#root.querySelector("#weights-caption");
-    const units = layer.shape.length === 1 ? layer.activations : channelMeans(layer.activations);
+    const units = layer.shape.length === 1
+      ? [...layer.values]
+      : channelMeans(layer.values, layer.shape[layer.shape.length - 1]);
     const order = strongest(units, Math.min(WEIGHT_UNITS, units.length));
     const dense = layer.kind === "Dense";
     const { shape, values } = kernel;
