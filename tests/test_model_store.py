@@ -11,7 +11,10 @@ from training.data import file_sha256
 from training.export import tflite_predict
 
 STORE = Path(__file__).resolve().parent.parent / "model_store"
-MODELS = sorted(card.parent.name for card in STORE.glob("*/card.json"))
+# Folders starting with "_" (the digit detector) are not classifiers; the registry skips them too.
+MODELS = sorted(
+    card.parent.name for card in STORE.glob("*/card.json") if not card.parent.name.startswith("_")
+)
 INPUT_SPEC = {
     "shape": [28, 28],
     "dtype": "float32",

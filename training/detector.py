@@ -31,9 +31,13 @@ from training.negatives import KINDS, negative_inputs
 from training.pendigits import read_pendigits, writer_split
 
 DETECTOR_FOLDER = "_digit-detector"
-NEGATIVES_PER_KIND = 3000  # 33,000 negatives in all, ~ the pendigits + scan positives
+NEGATIVES_PER_KIND = 3000  # of each kind; twice as many of the kinds in EXTRA
+# The kinds with the most varied looks (many glyphs, many digits to cut) get more examples.
+EXTRA = {"letters": 2, "symbols": 2, "font_glyphs": 2, "half_digits": 2}
 SCANS = 5000  # simulated scans among the positives (MNIST), plus every pendigits writer 1-20
-EPOCHS = 8
+EPOCHS = 14
+FILTERS = (24, 48, 96)  # convolution widths of the three stages
+DENSE_UNITS = 128
 BATCH_SIZE = 128
 LEARNING_RATE = 2e-3
 SEED = 7
@@ -43,20 +47,20 @@ log = logging.getLogger(__name__)
 
 
 def build_detector():
-    """Rescaling → 3 x [Conv2D → BN → ReLU → MaxPool] → Dense(64) → Dropout → Dense(1, sigmoid)."""
+    """Rescaling → 3 x [Conv2D → BN → ReLU → MaxPool] → Dense → Dropout → Dense(1, sigmoid)."""
     import keras
     from keras import layers
 
     inputs = keras.Input((28, 28), name="pixels")
     x = layers.Rescaling(1 / 255)(inputs)
     x = layers.Reshape((28, 28, 1))(x)
-    for filters in (16, 32, 64):
+    for filters in FILTERS:
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
         x = layers.BatchNormalization(momentum=0.9)(x)
         x = layers.ReLU()(x)
         x = layers.MaxPooling2D(2)(x)
     x = layers.Flatten()(x)
-    x = layers.Dense(64, activation="relu")(x)
+    x = layers.Dense(DENSE_UNITS, activation="relu")(x)
     x = layers.Dropout(0.3)(x)
     outputs = layers.Dense(1, activation="sigmoid", name="digit_score")(x)
     return keras.Model(inputs, outputs, name="digit-detector")
@@ -79,9 +83,11 @@ def positive_inputs(
 
 
 def negative_set(count: int, seed: int, split: str, pen: list) -> dict[str, np.ndarray]:
-    """Per kind, `count` negatives (uint8 0..255) of a split."""
+    """Per kind, `count` negatives (uint8 0..255) of a split (more of the most varied kinds)."""
     return {
-        kind: np.rint(negative_inputs(kind, count, seed, split, pen) * 255).astype(np.uint8)
+        kind: np.rint(
+            negative_inputs(kind, count * EXTRA.get(kind, 1), seed, split, pen) * 255
+        ).astype(np.uint8)
         for kind in KINDS
     }
 
@@ -93,9 +99,20 @@ def train_detector(args: argparse.Namespace) -> int:
     y_mnist = mnist["y_train"][: -MNIST_VALIDATION or None][: args.limit]
     pen_train = writer_split(read_pendigits(args.pendigits))[0][: args.limit]
     per_kind = min(NEGATIVES_PER_KIND, args.limit or NEGATIVES_PER_KIND)
-    positives = positive_inputs(x_mnist, y_mnist, pen_train, args.seed, args.workers)
-    negatives = negative_set(per_kind, args.seed, "train", pen_train)
+    cache = Path(args.cache) / f"detector-inputs-{args.seed}-{per_kind}-{len(x_mnist)}.npz"
+    if cache.is_file():
+        with np.load(cache) as stored:
+            positives = stored["positives"]
+            negatives = {kind: stored[kind] for kind in KINDS}
+    else:
+        positives = positive_inputs(x_mnist, y_mnist, pen_train, args.seed, args.workers)
+        negatives = negative_set(per_kind, args.seed, "train", pen_train)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(cache, positives=positives, **negatives)
     rendered = time.perf_counter() - started
+    if args.render_only:
+        log.info("inputs drawn in %.0f s and cached in %s", rendered, cache)
+        return 0
     log.info(
         "%d digits, %d negatives drawn in %.0f s", len(positives), per_kind * len(KINDS), rendered
     )
@@ -169,8 +186,9 @@ def detector_card(args, model, positives, negatives, seconds: float, difference:
             "The server runs it on every prediction; is_digit = digit_score >= threshold."
         ),
         "architecture": (
-            "Rescaling(1/255) → Reshape(28, 28, 1) → [Conv2D(16|32|64, 3, same) → BN → ReLU "
-            "→ MaxPool(2)]x3 → Flatten → Dense(64, relu) → Dropout(0.3) → Dense(1, sigmoid)"
+            f"Rescaling(1/255) → Reshape(28, 28, 1) → [Conv2D({'|'.join(map(str, FILTERS))}, 3, "
+            f"same) → BN → ReLU → MaxPool(2)]x3 → Flatten → Dense({DENSE_UNITS}, relu) "
+            "→ Dropout(0.3) → Dense(1, sigmoid)"
         ),
         "params": int(model.count_params()),
         "input": {
@@ -221,3 +239,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None, help="TensorFlow threads.")
     parser.add_argument("--workers", type=int, default=2, help="canvas drawing processes.")
     parser.add_argument("--limit", type=int, default=None, help="quick mode: digits per source.")
+    parser.add_argument(
+        "--cache", default="test-artifacts/honest", help="folder caching the drawn inputs."
+    )
+    parser.add_argument("--render-only", action="store_true", help="draw and cache, no training.")
