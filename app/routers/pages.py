@@ -41,6 +41,7 @@ def drawing_page(request: Request) -> HTMLResponse:
         "t": SimpleNamespace(**strings),
         "static_root": app_path(request, "/static"),
         "predict_url": app_path(request, "/predict"),
+        "number_url": app_path(request, "/predict/number"),
         "models_url": app_path(request, "/models"),
         "client_strings": client_strings_json(strings),
         "live_interval_ms": LIVE_PREDICT_INTERVAL_MS,

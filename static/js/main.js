@@ -7,9 +7,10 @@
  * ready (the answer on screen is for this drawing and model), error (no answer, a message instead).
  */
 
-import { listModels, predict } from "./api.js";
+import { listModels, predict, predictNumber } from "./api.js";
 import { BarChart } from "./chart.js";
 import { LivePredictor } from "./live.js";
+import { NumberMode } from "./number.js";
 import { Pad } from "./pad.js";
 
 const MODEL_KEY = "digitdraw.model";
@@ -42,9 +43,21 @@ const pad = new Pad(view.canvas);
 const chart = new BarChart(element("bars"), (value) => percent.format(value));
 const predictor = new LivePredictor({
   intervalMs: Number(root.dataset.liveIntervalMs) || 120,
-  request: () => predict(root.dataset.predictUrl, pad.toData(), view.model.value),
+  request: () => (numberMode.active
+    ? predictNumber(numberMode.url, pad.toData(), view.model.value)
+    : predict(root.dataset.predictUrl, pad.toData(), view.model.value)),
   onResult: showResult,
   onError: (error) => showError(errorMessage(error)),
+});
+const numberMode = new NumberMode({
+  root,
+  canvas: view.canvas,
+  chart,
+  strings,
+  format,
+  percent: (value) => percent.format(value),
+  pad,
+  onChange: () => showIdle(),
 });
 let shown = null; // the answer on screen, announced again when the stroke it came during ends
 
@@ -77,6 +90,13 @@ function showPreview(source) {
 
 function showResult(result) {
   shown = result;
+  if (numberMode.active) {
+    numberMode.show(result);
+    view.error.textContent = "";
+    setState("ready");
+    if (!pad.isDrawing) announce(result);
+    return;
+  }
   const confidence = percent.format(result.confidence);
   showAnswer(String(result.digit), format(strings.confidence, { percent: confidence }));
   chart.show(result.probabilities);
@@ -91,6 +111,7 @@ function showResult(result) {
 function showNoAnswer(state, message = "") {
   shown = null;
   showAnswer("", "");
+  numberMode.clear();
   chart.clear();
   showPreview("");
   view.error.textContent = message;
@@ -114,6 +135,10 @@ function showPending() {
 
 /** Screen readers hear each finished answer once, not every live update during a stroke. */
 function announce(result) {
+  if (numberMode.active) {
+    view.announce.textContent = numberMode.announcement(result);
+    return;
+  }
   view.announce.textContent = format(strings.announce, {
     digit: result.digit,
     percent: percent.format(result.confidence),
