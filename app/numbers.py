@@ -57,6 +57,8 @@ MAX_STROKES_PER_DIGIT = 4  # pendigits writers use at most 3
 MIN_CUT_SHARE = 0.12  # a cut-out digit is at least this share of the group's height wide
 MAX_CUT_ASPECT = 1.6  # and at most this share wide
 CUT_SPACING = 0.1  # candidate cuts at least this share of the height apart
+PATH_REACH = 0.25  # a cut may wander this share of the height either side of its column
+PATH_MOVE_COST = 0.05  # cost of a cut's step sideways, in pixels of full ink
 # Large images are read at most this many pixels: each digit ends as 20x20 anyway.
 WORK_PIXELS = 1_500_000
 DUST_SHARE = SPECK_SHARE / 2  # blobs smaller than this share of the tallest are not looked at
@@ -316,54 +318,55 @@ def main_blobs(boxes: list[Box]) -> list[int]:
     return sorted(sorted(kept, key=lambda i: -sizes[i])[:MAX_BLOBS])
 
 
+# A cut between touching digits: for each row of the ink map, the first column right of it.
+Cut = np.ndarray
+Bounds = tuple[Cut, Cut] | None  # the cuts left and right of a part; None: no cut
+
+
 class InkParts:
-    """Cut-outs of one ink map: a set of blobs, optionally only some of their columns."""
+    """Cut-outs of one ink map: a set of blobs, optionally only what lies between two cuts."""
 
     def __init__(self, ink: np.ndarray, blobs: Blobs) -> None:
         self.ink = ink
         self.blobs = blobs
 
-    def outer_box(
-        self, members: list[int], columns: tuple[int, int] | None
-    ) -> tuple[int, int, int, int]:
-        """The blobs' joint box in pixels, narrowed to the columns when given."""
+    def own_mask(self, members: list[int], bounds: Bounds, halo: int = 0) -> tuple:
+        """(top, left, mask) of the blobs' pixels between the cuts, grown by `halo` pixels
+        (the faint anti-aliased edge) but never over a cut."""
         box = union_box([self.blobs.boxes[i] for i in members])
         left, top, right, bottom = (int(v) for v in box)
-        if columns is not None:
-            left, right = max(left, columns[0]), min(right, columns[1])
-        return left, top, right, bottom
-
-    def cut_out(self, members: list[int], columns: tuple[int, int] | None = None) -> np.ndarray:
-        """The ink of these blobs (with their faint edge) inside their box, other ink removed."""
-        left, top, right, bottom = self.outer_box(members, columns)
-        top, left = max(top - HALO, 0), max(left - HALO, 0)
-        bottom, right = bottom + HALO, right + HALO
+        if bounds is not None:
+            left = max(left, int(bounds[0][top:bottom].min()))
+            right = min(right, int(bounds[1][top:bottom].max()))
+        height, width = self.ink.shape
+        top, left = max(top - halo, 0), max(left - halo, 0)
+        bottom, right = min(bottom + halo, height), min(right + halo, width)
         labels = self.blobs.labels[top:bottom, left:right]
-        own = np.isin(labels, np.asarray(members) + 1).astype(np.uint8)
-        if HALO:
-            own = preprocessing.square_filter(own, HALO, np.maximum)
-        piece = self.ink[top:bottom, left:right] * own
-        if columns is not None:  # the halo must not reach over the cut
-            piece[:, : max(columns[0] - left, 0)] = 0
-            piece[:, max(columns[1] - left, 0) :] = 0
-        return piece
+        own = np.isin(labels, np.asarray(members) + 1)
+        if halo and own.any():
+            own = preprocessing.square_filter(own.astype(np.uint8), halo, np.maximum) > 0
+        if bounds is not None:
+            columns = np.arange(left, right)[np.newaxis, :]
+            own &= columns >= bounds[0][top:bottom, np.newaxis]
+            own &= columns < bounds[1][top:bottom, np.newaxis]
+        return top, left, own
 
-    def box_of(self, members: list[int], columns: tuple[int, int] | None = None) -> Box:
-        """The tight box of the part's own pixels."""
-        left, top, right, bottom = self.outer_box(members, columns)
-        own = np.isin(self.blobs.labels[top:bottom, left:right], np.asarray(members) + 1)
+    def cut_out(self, members: list[int], bounds: Bounds = None) -> np.ndarray:
+        """The ink of these blobs (with their faint edge) between the cuts, other ink removed."""
+        top, left, own = self.own_mask(members, bounds, HALO)
+        height, width = own.shape
+        return self.ink[top : top + height, left : left + width] * own
+
+    def box_of(self, members: list[int], bounds: Bounds = None) -> Box | None:
+        """The tight box of the part's own pixels; None when it has none."""
+        top, left, own = self.own_mask(members, bounds)
         rows, cols = np.flatnonzero(own.any(axis=1)), np.flatnonzero(own.any(axis=0))
+        if len(rows) == 0:
+            return None
         return (left + cols[0], top + rows[0], left + cols[-1] + 1, top + rows[-1] + 1)
 
-    def has_ink(self, members: list[int], columns: tuple[int, int]) -> bool:
-        left, top, right, bottom = self.outer_box(members, columns)
-        if right <= left:
-            return False
-        labels = self.blobs.labels[top:bottom, left:right]
-        return bool(np.isin(labels, np.asarray(members) + 1).any())
-
-    def model_input(self, members: list[int], columns: tuple[int, int] | None = None) -> np.ndarray:
-        return preprocessing.ink_to_mnist(self.cut_out(members, columns))
+    def model_input(self, members: list[int], bounds: Bounds = None) -> np.ndarray:
+        return preprocessing.ink_to_mnist(self.cut_out(members, bounds))
 
 
 def column_cuts(piece: np.ndarray, left: int, height: int) -> list[int]:
@@ -380,53 +383,81 @@ def column_cuts(piece: np.ndarray, left: int, height: int) -> list[int]:
     return sorted(left + column for column in chosen)
 
 
-def split_touching(
-    parts: InkParts, members: list[int], columns: tuple[int, int], judge: Judge
-) -> list[tuple[int, int]]:
-    """Column ranges of the digits in one group of blobs: where touching digits are cut.
+def cheapest_path(ink: np.ndarray, centre: int, reach: int) -> tuple[np.ndarray, int]:
+    """The top-to-bottom path through the least ink within `reach` columns of `centre`, moving
+    at most one column a row (touching digits are rarely joined straight up and down), and the
+    number of strokes it crosses. Returns one column per row of `ink`."""
+    height, width = ink.shape
+    low, high = max(centre - reach, 0), min(centre + reach + 1, width)
+    window = ink[:, low:high].astype(np.float64)
+    window /= max(float(window.max()), 1e-9)
+    columns = high - low
+    cost = window[0] + PATH_MOVE_COST * np.abs(np.arange(columns) - (centre - low))
+    steps = np.zeros((height, columns), dtype=np.int8)
+    for row in range(1, height):
+        left = np.concatenate([[np.inf], cost[:-1]]) + PATH_MOVE_COST
+        right = np.concatenate([cost[1:], [np.inf]]) + PATH_MOVE_COST
+        choice = np.argmin(np.stack([left, cost, right]), axis=0)
+        cost = np.choose(choice, [left, cost, right]) + window[row]
+        steps[row] = choice - 1
+    path = np.empty(height, dtype=np.int64)
+    path[-1] = int(np.argmin(cost))
+    for row in range(height - 1, 0, -1):
+        path[row - 1] = path[row] + steps[row, path[row]]
+    on_ink = window[np.arange(height), path] >= preprocessing.INK_THRESHOLD
+    crossings = int(np.count_nonzero(np.diff(on_ink.astype(np.int8)) == 1) + on_ink[0])
+    return path + low, crossings
 
-    Candidate cuts are the columns of least ink; the cut-outs between them are scored by the
-    model and their aspect, and the best chain of cut-outs across the group wins (which may be
-    the whole group)."""
-    left, top, right, bottom = parts.box_of(members, columns)
+
+def split_touching(parts: InkParts, members: list[int], judge: Judge) -> list[tuple[Bounds, Box]]:
+    """The digits in one group of blobs, as (cuts, box): where touching digits are cut.
+
+    Candidate cuts are the cheapest paths down through the ink near the columns of least ink;
+    the cut-outs between them are scored by the model, their aspect and the strokes the cuts go
+    through, and the best chain of cut-outs across the group wins (maybe the whole group)."""
+    whole_box = parts.box_of(members)
+    left, top, right, bottom = (int(v) for v in whole_box)
     width, height = right - left, bottom - top
     if width <= SPLIT_ASPECT * height:
-        return [columns]
-    piece = parts.cut_out(members, (int(left), int(right)))
-    offset = int(left) - max(int(left) - HALO, 0)  # cut_out's halo on the left, unless at the edge
-    inside = piece[:, offset : offset + int(width)]
-    cuts = column_cuts(inside, int(left), int(height))
-    positions = [columns[0], *cuts, columns[1]]
-    # How many strokes each cut goes through: runs of ink down its column.
-    solid = inside >= preprocessing.INK_THRESHOLD * float(inside.max())
-    crossings = [0] + [
-        int(np.count_nonzero(np.diff(solid[:, cut - int(left)].astype(np.int8)) == 1))
-        + int(solid[0, cut - int(left)])
-        for cut in cuts
-    ]
+        return [(None, whole_box)]
+    piece = parts.cut_out(members)
+    offset_top, offset_left, _ = parts.own_mask(members, None, HALO)
+    inside = piece[top - offset_top : bottom - offset_top, left - offset_left : right - offset_left]
+    rows = parts.ink.shape[0]
+    edges = (np.zeros(rows, dtype=np.int64), np.full(rows, parts.ink.shape[1], dtype=np.int64))
+    cuts, crossings = [edges[0]], [0]
+    for column in column_cuts(inside, left, height):
+        path, crossed = cheapest_path(inside, column - left, int(PATH_REACH * height))
+        cut = np.full(rows, left + int(path[0]), dtype=np.int64)
+        cut[top:bottom] = left + path
+        cut[:top], cut[bottom:] = cut[top], cut[bottom - 1]
+        cuts.append(cut)
+        crossings.append(crossed)
+    order = sorted(range(1, len(cuts)), key=lambda k: float(cuts[k][top:bottom].mean()))
+    cuts = [cuts[0], *(cuts[k] for k in order), edges[1]]
+    crossings = [0, *(crossings[k] for k in order), 0]
     runs, boxes = [], []
-    for start in range(len(positions) - 1):
-        for end in range(start + 1, len(positions)):
-            span = (positions[start], positions[end])
-            span_width = min(span[1], right) - max(span[0], left)
-            whole = start == 0 and end == len(positions) - 1
-            if span_width > MAX_CUT_ASPECT * height and not whole:
-                break
-            if span_width < MIN_CUT_SHARE * height and not whole:
+    for start in range(len(cuts) - 1):
+        for end in range(start + 1, len(cuts)):
+            whole = start == 0 and end == len(cuts) - 1
+            box = whole_box if whole else parts.box_of(members, (cuts[start], cuts[end]))
+            if box is None:
                 continue
-            if not parts.has_ink(members, span):
+            span_width = box[2] - box[0]
+            if not whole and span_width > MAX_CUT_ASPECT * height:
+                break
+            if not whole and span_width < MIN_CUT_SHARE * height:
                 continue
             runs.append((start, end))
-            boxes.append(parts.box_of(members, span))
-    spans = [(positions[start], positions[end]) for start, end in runs]
-    confidence = judge([parts.model_input(members, span) for span in spans])
+            boxes.append(box)
+    confidence = judge([parts.model_input(members, (cuts[a], cuts[b])) for a, b in runs])
     scores = {
         run: digit_score(float(value), box) - CROSSING_COST * crossings[run[0]]
         for run, value, box in zip(runs, confidence, boxes, strict=True)
     }
+    box_of_run = dict(zip(runs, boxes, strict=True))
     return [
-        (positions[start], positions[end])
-        for start, end in best_segmentation(len(positions) - 1, scores)
+        ((cuts[a], cuts[b]), box_of_run[a, b]) for a, b in best_segmentation(len(cuts) - 1, scores)
     ]
 
 
@@ -446,7 +477,6 @@ def ink_parts(ink: np.ndarray, judge: Judge) -> list[DigitPart]:
     threshold = max(preprocessing.INK_THRESHOLD * peak, preprocessing.MIN_CONTRAST * full_scale)
     blobs = connected_blobs(ink >= threshold)
     parts = InkParts(ink, blobs)
-    everything = (0, ink.shape[1])
     pieces = main_blobs(blobs.boxes)
     groups = [
         [pieces[k] for k in group]
@@ -462,10 +492,10 @@ def ink_parts(ink: np.ndarray, judge: Judge) -> list[DigitPart]:
     check_count(len(groups))
     digits = []
     for group in groups:
-        for columns in split_touching(parts, group, everything, judge):
+        for bounds, box in split_touching(parts, group, judge):
             check_count(len(digits) + 1)
-            box = tuple(float(v) / scale for v in parts.box_of(group, columns))
-            digits.append(DigitPart(box, parts.model_input(group, columns)))  # type: ignore[arg-type]
+            in_input = tuple(float(v) / scale for v in box)
+            digits.append(DigitPart(in_input, parts.model_input(group, bounds)))  # type: ignore[arg-type]
     return left_to_right(digits)
 
 

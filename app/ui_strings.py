@@ -306,6 +306,17 @@ UI_STRINGS: Final[dict[str, dict[str, str]]] = {
         "correct_saving": "Saving your correction…",
         "correct_thanks": "Thank you! Saved as a {digit}: the network can learn from it.",
         "correct_failed": "The correction was not saved: {message}",
+        # Number mode (POST /predict/number).
+        "mode_label": "What to read",
+        "mode_digit": "One digit",
+        "mode_number": "A number",
+        "number_pad_label": "Drawing pad: write a number with a mouse, a finger or a pen",
+        "number_pad_placeholder": "Write a number here",
+        "number_heading": "The network reads the number",
+        "number_hint": "Write a number of up to 12 digits, side by side. Each digit gets a box.",
+        "number_digits_label": "The digits, left to right: pick one to see its probabilities",
+        "number_digit": "Digit {position}: {digit}, {percent} confident",
+        "number_announce": "Number: {number}",
     },
     "zh-CN": {
         "teach_title": "digitdraw 课堂：全班作品墙",
@@ -562,6 +573,16 @@ UI_STRINGS: Final[dict[str, dict[str, str]]] = {
         "correct_saving": "正在保存你的更正…",
         "correct_thanks": "谢谢！已记为 {digit}，网络可以从中学习。",
         "correct_failed": "更正没有保存：{message}",
+        "mode_label": "识别内容",
+        "mode_digit": "一个数字",
+        "mode_number": "一个多位数",
+        "number_pad_label": "绘图板：用鼠标、手指或笔写一个多位数",
+        "number_pad_placeholder": "在这里写一个数",
+        "number_heading": "网络读出的数",
+        "number_hint": "并排写一个最多 12 位的数。每个数字都会有一个框。",
+        "number_digits_label": "从左到右的各位数字：选一个查看它的概率",
+        "number_digit": "第 {position} 位：{digit}，置信度 {percent}",
+        "number_announce": "数：{number}",
     },
 }
 
@@ -577,6 +598,10 @@ CLIENT_KEYS: Final = (
     "error_models",
     "best_guess",
     "announce_not_digit",
+    "number_pad_label",
+    "number_pad_placeholder",
+    "number_digit",
+    "number_announce",
 ) + tuple(  # the look inside: a sentence per layer kind, its captions and titles
     key
     for key in UI_STRINGS["en"]

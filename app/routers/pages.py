@@ -76,6 +76,7 @@ def drawing_page(request: Request) -> HTMLResponse:
         "weights_url": app_path(request, "/models/{name}/layers/{layer}/weights"),
         "report_url": app_path(request, "/report/"),
         "default_model": request.app.state.settings.default_model,
+        "number_url": app_path(request, "/predict/number"),
         "models_url": app_path(request, "/models"),
         "corrections_url": app_path(request, "/corrections"),
         "live_interval_ms": LIVE_PREDICT_INTERVAL_MS,

@@ -97,3 +97,18 @@ export async function apiCall(url, { method = "GET", body, token } = {}) {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return call(url, { method, headers, body: payload });
 }
+
+/** POST the strokes of a number; resolves to {number, digits: [{digit, box, ...}], ...}. */
+export async function predictNumber(url, strokes, model) {
+  const payload = model ? { strokes, model } : { strokes };
+  const result = await call(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(payload),
+  });
+  const valid = typeof result.number === "string" && Array.isArray(result.digits)
+    && result.digits.every((digit) => Number.isInteger(digit.digit) && Array.isArray(digit.box)
+      && Array.isArray(digit.probabilities) && digit.probabilities.length === 10);
+  if (!valid) throw new ApiError("", 200, "invalid_response");
+  return result;
+}

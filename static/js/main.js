@@ -8,10 +8,11 @@
  * data-digit says whether the answer on screen is a digit ("yes") or not one ("no"), when ready.
  */
 
-import { explain, listModels, predict } from "./api.js";
+import { explain, listModels, predict, predictNumber } from "./api.js";
 import { BarChart } from "./chart.js";
 import { InsideView } from "./inside.js";
 import { LivePredictor } from "./live.js";
+import { NumberMode } from "./number.js";
 import { Pad } from "./pad.js";
 
 const MODEL_KEY = "digitdraw.model";
@@ -55,12 +56,25 @@ const inside = new InsideView(
 );
 const predictor = new LivePredictor({
   intervalMs: Number(root.dataset.liveIntervalMs) || 120,
-  // With the look inside open, /explain answers instead: the same prediction, and the layers.
-  request: () => (inside.open
+  // In Number mode /predict/number answers; with the look inside open, /explain does: the same
+  // prediction, and the layers.
+  request: () => (numberMode.active
+    ? predictNumber(numberMode.url, pad.toData(), view.model.value)
+    : inside.open
     ? explain(root.dataset.explainUrl, pad.toData(), view.model.value, target)
     : predict(root.dataset.predictUrl, pad.toData(), view.model.value)),
   onResult: showResult,
   onError: (error) => showError(errorMessage(error)),
+});
+const numberMode = new NumberMode({
+  root,
+  canvas: view.canvas,
+  chart,
+  strings,
+  format,
+  percent: (value) => percent.format(value),
+  pad,
+  onChange: () => showIdle(),
 });
 let shown = null; // the answer on screen, announced again when the stroke it came during ends
 
@@ -98,6 +112,13 @@ function showPreview(source) {
 
 function showResult(result) {
   shown = result;
+  if (numberMode.active) {
+    numberMode.show(result);
+    view.error.textContent = "";
+    setState("ready");
+    if (!pad.isDrawing) announce(result);
+    return;
+  }
   const confidence = percent.format(result.confidence);
   if (result.is_digit === false) {
     showAnswer("", "", format(strings.best_guess, { digit: result.digit, percent: confidence }));
@@ -121,6 +142,7 @@ function showResult(result) {
 function showNoAnswer(state, message = "") {
   shown = null;
   showAnswer("", "");
+  numberMode.clear();
   chart.clear();
   showPreview("");
   view.error.textContent = message;
@@ -146,6 +168,10 @@ function showPending() {
 
 /** Screen readers hear each finished answer once, not every live update during a stroke. */
 function announce(result) {
+  if (numberMode.active) {
+    view.announce.textContent = numberMode.announcement(result);
+    return;
+  }
   const template = result.is_digit === false ? strings.announce_not_digit : strings.announce;
   view.announce.textContent = format(template, {
     digit: result.digit,
