@@ -19,7 +19,7 @@ from app.dependencies import Drawing, NotReady, loaded_registry
 from app.errors import InputError
 from app.inference import Model, ModelRegistry, UnknownModel
 from app.routers.predict import predict_drawing, to_json
-from app.schemas import EXAMPLE_PIXELS
+from app.schemas import EXAMPLE_PIXELS, EXAMPLE_PNG_BASE64
 from app.settings import Settings
 
 DEFAULT_VERSION = "1"  # what a model without versions answers as
@@ -74,7 +74,13 @@ INFER_BODY: dict[str, Any] = {
                 "schema": v2.inline_schema(v2.V2InferenceRequest),
                 "example": {
                     "inputs": [
-                        {"name": "pixels", "datatype": "UINT8", "shape": [1, 28, 28], "data": []}
+                        {
+                            "name": "image",
+                            "datatype": "BYTES",
+                            "shape": [1],
+                            "parameters": {"content_type": "base64"},
+                            "data": [EXAMPLE_PNG_BASE64],
+                        }
                     ]
                 },
             },
