@@ -89,9 +89,13 @@ def error_body(message: str) -> dict[str, str]:
 class V2RequestInput(BaseModel):
     """One input tensor of an inference request."""
 
-    name: StrictStr = Field(description="pixels (FP32 or UINT8 [N, 28, 28]) or image (BYTES [N]).")
-    shape: list[int]
-    datatype: StrictStr
+    # The enums document; the handler checks them itself, with messages that say what to send.
+    name: StrictStr = Field(
+        description="pixels (FP32 or UINT8 [N, 28, 28]) or image (BYTES [N]).",
+        json_schema_extra={"enum": [PIXELS_INPUT, IMAGE_INPUT]},
+    )
+    shape: list[int] = Field(description="[N, 28, 28] for pixels, [N] for image; N is 1 to 256.")
+    datatype: StrictStr = Field(json_schema_extra={"enum": [*PIXEL_TYPES, "BYTES"]})
     parameters: dict[str, Any] | None = Field(
         None,
         description='content_type "base64" for BYTES given as base64 text; binary_data_size '
@@ -103,7 +107,9 @@ class V2RequestInput(BaseModel):
 class V2RequestOutput(BaseModel):
     """An output the client asks for."""
 
-    name: StrictStr = Field(description="probabilities, digit or is_digit.")
+    name: StrictStr = Field(
+        description="probabilities, digit or is_digit.", json_schema_extra={"enum": list(OUTPUTS)}
+    )
     parameters: dict[str, Any] | None = Field(
         None, description="binary_data: true to get this output as binary data."
     )

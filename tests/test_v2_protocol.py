@@ -633,3 +633,24 @@ def test_kserve_client_sees_the_protocols_errors(server: str, digits: np.ndarray
         kserve_infer(server, InferRequest(MODEL, [wrong]))
     assert raised.value.response.status_code == 400
     assert "must be FP32 or UINT8 [N, 28, 28]" in str(raised.value)
+
+
+def test_versions_map_to_registry_names_with_an_at_sign(digits: np.ndarray) -> None:
+    """/versions/2 is the registry's "name@2" (how model versions are named in /predict)."""
+    with served_app() as client:
+        registry = client.app.state.registry  # type: ignore[attr-defined]
+        registry._models[f"{MODEL}@2"] = registry.get("mlp512")  # a second version, in place
+        assert client.get(f"/v2/models/{MODEL}").json()["versions"] == ["1", "2"]
+        assert client.get(f"/v2/models/{MODEL}/versions/2/ready").status_code == 200
+        answers = {}
+        for version in ("1", "2"):
+            response = client.post(
+                f"/v2/models/{MODEL}/versions/{version}/infer", json=pixels_request(digits[:20])
+            )
+            assert response.status_code == 200, response.text
+            assert response.json()["model_version"] == version
+            answers[version] = response.json()["outputs"][0]["data"]
+        expected = registry.get("mlp512").predict(digits[:20].astype(np.float32))
+        np.testing.assert_allclose(np.reshape(answers["2"], (20, 10)), expected, atol=1e-6)
+        assert answers["1"] != answers["2"]
+        assert_v2_error(client.get(f"/v2/models/{MODEL}/versions/3"), 404, "it has 1, 2.")

@@ -96,12 +96,34 @@ def configure_runtime(threads: int | None, deterministic: bool) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
+class KerasMultiWorkerStrategy(tf.distribute.MultiWorkerMirroredStrategy):
+    """MultiWorkerMirroredStrategy with the reduce that Keras 3's fit expects of it.
+
+    Keras 3 (keras-team/keras#20585, open) breaks fit under this strategy twice: it starts by
+    reducing one whole distributed (x, y) batch to learn its shapes, where this strategy's
+    reduce takes one tensor ("Attempt to convert a value (PerReplica...)"); then every step
+    reduces its scalar loss and metrics along axis 0, which a scalar lacks ("Invalid reduction
+    dimension 0"). Here a structure is reduced tensor by tensor, and a scalar across the
+    replicas alone: what those calls mean. Every worker makes them, so the collectives match.
+    """
+
+    def reduce(self, reduce_op: Any, value: Any, axis: Any) -> Any:
+        parent = super()
+
+        def reduce_one(part: Any) -> Any:
+            local = self.experimental_local_results(part)[0]
+            scalar = axis is not None and local.shape.rank == 0
+            return parent.reduce(reduce_op, part, None if scalar else axis)
+
+        return tf.nest.map_structure(reduce_one, value)
+
+
 def make_strategy(name: str) -> tf.distribute.Strategy:
     """TensorFlow's own engine for more devices or machines (multiworker reads TF_CONFIG)."""
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return KerasMultiWorkerStrategy()
     if name == "none":
         return tf.distribute.get_strategy()
     raise ValueError(f"Unknown strategy {name!r}. Choose one of: {', '.join(STRATEGIES)}.")
@@ -253,7 +275,23 @@ def fit(
         train_data, epochs=epochs, validation_data=validation_data, shuffle=False, verbose=2
     )
     seconds = time.perf_counter() - started
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        model = local_copy(recipe, model, steps_per_epoch, epochs)
     return Run(model, history.history, epochs, batch_size, seconds)
+
+
+def local_copy(
+    recipe: Recipe, trained: keras.Model, steps_per_epoch: int, epochs: int
+) -> keras.Model:
+    """The trained weights in a model of this process alone, for testing and saving.
+
+    A model built under the multi-worker strategy shards whatever it is given across the
+    workers: its predict would score only this worker's share of MNIST test, and its saving and
+    TFLite conversion run collectives. Every worker holds the same weights after fit.
+    """
+    model = _compile(recipe, steps_per_epoch, epochs, tf.distribute.get_strategy())
+    model.set_weights(trained.get_weights())
+    return model
 
 
 def equivalent_command(options: TrainOptions) -> str:

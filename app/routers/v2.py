@@ -19,7 +19,7 @@ from app.dependencies import Drawing, NotReady, loaded_registry
 from app.errors import InputError
 from app.inference import Model, ModelRegistry, UnknownModel
 from app.routers.predict import predict_drawing, to_json
-from app.schemas import EXAMPLE_PIXELS
+from app.schemas import EXAMPLE_PIXELS, EXAMPLE_PNG_BASE64
 from app.settings import Settings
 
 DEFAULT_VERSION = "1"  # what a model without versions answers as
@@ -74,7 +74,13 @@ INFER_BODY: dict[str, Any] = {
                 "schema": v2.inline_schema(v2.V2InferenceRequest),
                 "example": {
                     "inputs": [
-                        {"name": "pixels", "datatype": "UINT8", "shape": [1, 28, 28], "data": []}
+                        {
+                            "name": "image",
+                            "datatype": "BYTES",
+                            "shape": [1],
+                            "parameters": {"content_type": "base64"},
+                            "data": [EXAMPLE_PNG_BASE64],
+                        }
                     ]
                 },
             },
@@ -148,7 +154,7 @@ def output_names(model: Model, settings: Settings) -> list[str]:
 
 
 def answer_infer(
-    body: bytes, request: Request, model: Model, name: str
+    body: bytes, request: Request, model: Model, name: str, version: str | None
 ) -> tuple[bytes, int | None]:
     """The serialised response for an inference body; runs in a worker thread."""
     settings: Settings = request.app.state.settings
@@ -161,7 +167,7 @@ def answer_infer(
         except InputError as error:
             raise type(error)(f"{parsed.input_name}[{index}]: {error.message}") from error
     tensors = v2.output_tensors(predictions)
-    return v2.infer_response(parsed, tensors, name, model_version(model))
+    return v2.infer_response(parsed, tensors, name, version or model_version(model))
 
 
 @router.get("", summary="Server metadata", response_model=v2.V2ServerMetadata)
@@ -212,7 +218,7 @@ async def infer(request: Request, name: str, version: str | None) -> Response:
     state = request.app.state
     bulky = len(body) > state.settings.bulk_body_bytes
     content, header_length = await state.worker_threads.run(
-        answer_infer, body, request, model, name, bulky=bulky
+        answer_infer, body, request, model, name, version, bulky=bulky
     )
     if header_length is None:
         return Response(content, media_type="application/json")
