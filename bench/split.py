@@ -11,6 +11,7 @@ landed on one worker).
 """
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -40,6 +41,15 @@ def worker_counts(base_url: str) -> dict[int, float]:
         if family.name == "digitdraw_worker_requests"
         for sample in family.samples
     }
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (/proc/PID/stat, clock ticks)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def connections_per_pid(port: int) -> dict[int, int]:
@@ -79,9 +89,12 @@ def main(argv: list[str] | None = None) -> int:
         load = Path("/proc/loadavg").read_text()[:14]
         setup = f"{arguments.connections} connections, {arguments.input}, 2 workers"
         print(f"{arguments.runs} runs x {arguments.seconds} s, {setup} (load {load})")
-        print("run  req/s   p99 ms  connections per worker  requests per worker")
+        print("run  req/s   p99 ms  CPU ms/req  connections per worker  requests per worker")
+        balances = []
         for run in range(1, arguments.runs + 1):
             before = worker_counts(base_url)
+            workers = sorted(before)
+            cpu_before = cpu_seconds(workers)
             seen: dict[int, int] = {}
 
             def sample() -> None:
@@ -94,18 +107,22 @@ def main(argv: list[str] | None = None) -> int:
                 f"{base_url}/predict", body, arguments.connections, arguments.seconds, work
             )
             sampler.join()
+            cpu = cpu_seconds(workers) - cpu_before
             after = worker_counts(base_url)
             answered = sorted(int(after[pid] - before.get(pid, 0)) for pid in after)
             connections = sorted(seen.values())
             rates.append(result.requests_per_s)
+            balances.append(answered[0] / answered[-1] if answered and answered[-1] else 0.0)
+            cpu_ms = 1000 * cpu / max(result.requests, 1)
             print(
-                f"{run:3}  {result.requests_per_s:6.0f}  {result.p99_ms:6.1f}  "
+                f"{run:3}  {result.requests_per_s:6.0f}  {result.p99_ms:6.1f}  {cpu_ms:10.2f}  "
                 f"{'/'.join(map(str, connections)):22}  {'/'.join(map(str, answered))}"
                 + (f"  errors {result.errors}" if result.errors else "")
             )
     ratio = min(rates) / max(rates)
     verdict = "PASS" if ratio >= TARGET_RATIO else "FAIL"
     worst, best = min(rates), max(rates)
+    print(f"least even run: the idler worker answered {min(balances):.0%} of the busier one's")
     print(f"worst {worst:.0f} / best {best:.0f} req/s = {ratio:.0%} (80% line): {verdict}")
     return 0 if ratio >= TARGET_RATIO else 1
 
