@@ -53,7 +53,7 @@ def open_learn(browser: Browser, base_url: str, viewport: dict) -> tuple[Page, P
     page.on("console", lambda m: record.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda error: record.errors.append(f"uncaught: {error}"))
     page.goto(base_url + "/learn")
-    page.wait_for_selector("#model option", state="attached")  # the models are listed: the script runs
+    page.wait_for_selector("#model option", state="attached")  # the script has run
     return page, record
 
 
