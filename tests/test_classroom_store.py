@@ -137,3 +137,19 @@ def test_lan_addresses_put_real_interfaces_first(monkeypatch: pytest.MonkeyPatch
     assert network.join_addresses("0.0.0.0", "127.0.0.1")[0] == "192.168.1.20"
     assert network.join_addresses("127.0.0.1", "127.0.0.1") == ["127.0.0.1"]
     assert network.reachable_from_lan("0.0.0.0") and not network.reachable_from_lan("127.0.0.1")
+
+
+def test_start_up_prints_the_teacher_link_and_the_students_lan_address(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.__main__ import print_teacher_url
+    from app.settings import Settings
+
+    monkeypatch.setattr(network, "lan_addresses", lambda: ["192.168.1.20", "10.0.0.5"])
+    print_teacher_url(Settings(host="0.0.0.0", port=8000, teacher_key="k" * 12))
+    printed = capsys.readouterr().out
+    assert "http://127.0.0.1:8000/teach?key=kkkkkkkkkkkk" in printed
+    assert "Students join at: http://192.168.1.20:8000/join" in printed
+    assert "Students join at: http://10.0.0.5:8000/join" in printed
+    print_teacher_url(Settings(host="127.0.0.1", port=8000, teacher_key="k" * 12))
+    assert "--host 0.0.0.0" in capsys.readouterr().out
