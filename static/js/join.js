@@ -45,7 +45,12 @@ const drawing = new DrawingPage({
   predictUrl: root.dataset.predictUrl,
   intervalMs: Number(root.dataset.liveIntervalMs) || 120,
 });
-drawing.addEventListener("change", updateSend);
+drawing.addEventListener("change", (event) => {
+  // A new drawing begins: the correction buttons were for the one sent before, and give the
+  // live answer its place under the pad again.
+  if (event.detail.reason === "begin") view.labelPanel.hidden = true;
+  updateSend();
+});
 
 function saved() {
   try {
