@@ -48,6 +48,7 @@ DRAW_SECONDS = 1.5
 REST_SECONDS = (1.0, 3.0)
 READY_TIMEOUT_S = 120
 P95_TARGET_MS = 500
+BUSY_RETRIES = 3  # static/js/join.js
 DRAIN_SECONDS = 10  # after the class, how long the wall may take to show the last drawings
 OUTPUT = REPO_ROOT / "bench" / "results"
 
@@ -62,6 +63,7 @@ class Tally:
     errors: list[str] = field(default_factory=list)
     rate_limited: int = 0
     retried: int = 0  # requests resent once after the server closed an idle kept-alive connection
+    busy_resent: int = 0  # drawings resent after 503 store_busy (nothing saved), as the page does
 
 
 def jittered(strokes: list, rng: random.Random) -> list:
@@ -162,13 +164,18 @@ async def student(
                 break
             started = time.perf_counter()
             try:
-                sent = await post(
-                    client,
-                    tally,
-                    f"/api/classes/{code}/drawings",
-                    json={"strokes": strokes},
-                    headers=auth,
-                )
+                for attempt in range(BUSY_RETRIES + 1):
+                    sent = await post(
+                        client,
+                        tally,
+                        f"/api/classes/{code}/drawings",
+                        json={"strokes": strokes},
+                        headers=auth,
+                    )
+                    if sent.status_code != 503 or attempt == BUSY_RETRIES:
+                        break
+                    tally.busy_resent += 1
+                    await asyncio.sleep(float(sent.headers.get("retry-after", "1")))
             except httpx.HTTPError as error:
                 tally.errors.append(f"send {error!r}")
                 continue
@@ -242,6 +249,7 @@ async def run_class(base: str, students: int, seconds: float) -> dict:
         "error_samples": tally.errors[:5],
         "rate_limited": tally.rate_limited,
         "retried_after_keepalive_close": tally.retried,
+        "resent_after_store_busy": tally.busy_resent,
     }
 
 
@@ -311,7 +319,8 @@ def report(result: dict) -> list[str]:
         f"{result['drawings_stored']} stored, {result['lost_in_store']} lost, "
         f"{result['missing_on_wall']} missing on the wall",
         f"errors         {result['errors']} (429 rate limited: {result['rate_limited']}; resent "
-        f"after a kept-alive connection closed: {result['retried_after_keepalive_close']})",
+        f"after a kept-alive connection closed: {result['retried_after_keepalive_close']}; "
+        f"after 503 store_busy: {result['resent_after_store_busy']})",
         f"CPU            server {result['server_cpu_seconds']:.1f} s, bench client "
         f"{result['client_cpu_seconds']:.1f} s in {result['seconds']:.0f} s on "
         f"{os.cpu_count()} cores; load average {result['load_average'][0]:.1f} -> "
