@@ -177,3 +177,18 @@ class MnistMissing(InputError):
 
     code = "mnist_missing"
     status = 503
+
+
+class StoreBusy(InputError):
+    """The store's write lock stayed taken past the busy timeout (a disk stalled on fsync).
+
+    Not the client's fault, but nothing was written: the same request can be sent again, which
+    Retry-After says; the class page does so by itself.
+    """
+
+    code = "store_busy"
+    status = 503
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.headers = {"Retry-After": str(retry_after)}

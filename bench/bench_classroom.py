@@ -48,6 +48,8 @@ DRAW_SECONDS = 1.5
 REST_SECONDS = (1.0, 3.0)
 READY_TIMEOUT_S = 120
 P95_TARGET_MS = 500
+BUSY_RETRIES = 3  # static/js/join.js
+DRAIN_SECONDS = 10  # after the class, how long the wall may take to show the last drawings
 OUTPUT = REPO_ROOT / "bench" / "results"
 
 
@@ -57,8 +59,11 @@ class Tally:
     send_ms: list[float] = field(default_factory=list)
     send_started: dict[int, float] = field(default_factory=dict)  # drawing id -> perf_counter
     on_wall: dict[int, float] = field(default_factory=dict)  # drawing id -> perf_counter
+    stored_to_wall_ms: list[float] = field(default_factory=list)  # server's created_at -> wall
     errors: list[str] = field(default_factory=list)
     rate_limited: int = 0
+    retried: int = 0  # requests resent once after the server closed an idle kept-alive connection
+    busy_resent: int = 0  # drawings resent after 503 store_busy (nothing saved), as the page does
 
 
 def jittered(strokes: list, rng: random.Random) -> list:
@@ -80,6 +85,20 @@ def partial(strokes: list, share: float) -> list:
     return out
 
 
+async def post(client: httpx.AsyncClient, tally: Tally, url: str, **options) -> httpx.Response:
+    """POST, resent once if the server closed the kept-alive connection as it was reused.
+
+    Uvicorn closes a connection idle for 5 s; a request that races that close fails with a read
+    error before the server saw it. Browsers resend such a request on a fresh connection, so
+    the phones do too; it is counted apart (retried), and a second failure is an error.
+    """
+    try:
+        return await client.post(url, **options)
+    except (httpx.ReadError, httpx.RemoteProtocolError):
+        tally.retried += 1
+        return await client.post(url, **options)
+
+
 async def wall(base: str, code: str, tally: Tally, stop: asyncio.Event) -> None:
     """The teacher's stream: note when each drawing event arrives."""
     async with (
@@ -91,8 +110,10 @@ async def wall(base: str, code: str, tally: Tally, stop: asyncio.Event) -> None:
             if line.startswith("event:"):
                 kind = line[6:].strip()
             elif line.startswith("data:") and kind == "drawing":
-                drawing_id = json.loads(line[5:])["id"]
-                tally.on_wall.setdefault(drawing_id, time.perf_counter())
+                event = json.loads(line[5:])
+                if event["id"] not in tally.on_wall:
+                    tally.on_wall[event["id"]] = time.perf_counter()
+                    tally.stored_to_wall_ms.append((time.time() - event["created_at"]) * 1000)
             if stop.is_set():
                 return
 
@@ -129,8 +150,8 @@ async def student(
             for step in range(1, steps + 1):
                 started = time.perf_counter()
                 try:
-                    answer = await client.post(
-                        "/predict", json={"strokes": partial(strokes, step / steps)}
+                    answer = await post(
+                        client, tally, "/predict", json={"strokes": partial(strokes, step / steps)}
                     )
                 except httpx.HTTPError as error:
                     tally.errors.append(f"predict {error!r}")
@@ -143,9 +164,18 @@ async def student(
                 break
             started = time.perf_counter()
             try:
-                sent = await client.post(
-                    f"/api/classes/{code}/drawings", json={"strokes": strokes}, headers=auth
-                )
+                for attempt in range(BUSY_RETRIES + 1):
+                    sent = await post(
+                        client,
+                        tally,
+                        f"/api/classes/{code}/drawings",
+                        json={"strokes": strokes},
+                        headers=auth,
+                    )
+                    if sent.status_code != 503 or attempt == BUSY_RETRIES:
+                        break
+                    tally.busy_resent += 1
+                    await asyncio.sleep(float(sent.headers.get("retry-after", "1")))
             except httpx.HTTPError as error:
                 tally.errors.append(f"send {error!r}")
                 continue
@@ -169,7 +199,8 @@ async def run_class(base: str, students: int, seconds: float) -> dict:
         started.raise_for_status()
         code = started.json()["code"]
     tally, stop, streams = Tally(), asyncio.Event(), []
-    wall_task = asyncio.create_task(wall(base, code, tally, stop))
+    wall_done = asyncio.Event()  # the wall listens on after the students stop, until it has all
+    wall_task = asyncio.create_task(wall(base, code, tally, wall_done))
     await asyncio.sleep(0.5)
     tasks = [
         asyncio.create_task(student(base, code, n, tally, stop, streams)) for n in range(students)
@@ -177,7 +208,10 @@ async def run_class(base: str, students: int, seconds: float) -> dict:
     await asyncio.sleep(seconds)
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
-    await asyncio.sleep(2)  # the last events' way to the wall
+    deadline = time.perf_counter() + DRAIN_SECONDS
+    while set(tally.send_started) - set(tally.on_wall) and time.perf_counter() < deadline:
+        await asyncio.sleep(0.1)
+    wall_done.set()
     for task in [wall_task, *streams]:
         task.cancel()
     await asyncio.gather(wall_task, *streams, return_exceptions=True)
@@ -200,6 +234,10 @@ async def run_class(base: str, students: int, seconds: float) -> dict:
             "p95": percentile(latencies, 95),
             "max": max(latencies, default=None),
         },
+        "stored_to_wall_ms": {
+            "p50": percentile(tally.stored_to_wall_ms, 50),
+            "p95": percentile(tally.stored_to_wall_ms, 95),
+        },
         "send_ms": {"p50": percentile(tally.send_ms, 50), "p95": percentile(tally.send_ms, 95)},
         "predict_ms": {
             "count": len(tally.predict_ms),
@@ -210,6 +248,8 @@ async def run_class(base: str, students: int, seconds: float) -> dict:
         "errors": len(tally.errors),
         "error_samples": tally.errors[:5],
         "rate_limited": tally.rate_limited,
+        "retried_after_keepalive_close": tally.retried,
+        "resent_after_store_busy": tally.busy_resent,
     }
 
 
@@ -270,13 +310,17 @@ def report(result: dict) -> list[str]:
         f"{result['students']} students, {result['seconds']:.0f} s, {result['workers']} workers",
         f"send -> wall   p50 {ms(wall_ms['p50'])}  p95 {ms(wall_ms['p95'])}  "
         f"max {ms(wall_ms['max'])}",
+        f"stored -> wall p50 {ms(result['stored_to_wall_ms']['p50'])}  "
+        f"p95 {ms(result['stored_to_wall_ms']['p95'])}  (the event log and streams alone)",
         f"send (201)     p50 {ms(result['send_ms']['p50'])}  p95 {ms(result['send_ms']['p95'])}",
         f"live predict   p50 {ms(predict['p50'])}  p95 {ms(predict['p95'])}  "
         f"({predict['count']} requests, {predict['per_second']:.0f}/s)",
         f"drawings       {result['drawings_acknowledged']} acknowledged, "
         f"{result['drawings_stored']} stored, {result['lost_in_store']} lost, "
         f"{result['missing_on_wall']} missing on the wall",
-        f"errors         {result['errors']} (429 rate limited: {result['rate_limited']})",
+        f"errors         {result['errors']} (429 rate limited: {result['rate_limited']}; resent "
+        f"after a kept-alive connection closed: {result['retried_after_keepalive_close']}; "
+        f"after 503 store_busy: {result['resent_after_store_busy']})",
         f"CPU            server {result['server_cpu_seconds']:.1f} s, bench client "
         f"{result['client_cpu_seconds']:.1f} s in {result['seconds']:.0f} s on "
         f"{os.cpu_count()} cores; load average {result['load_average'][0]:.1f} -> "

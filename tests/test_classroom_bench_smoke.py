@@ -13,7 +13,7 @@ def test_a_short_simulated_class_stores_and_shows_every_acknowledged_drawing(
     tmp_path: Path,
 ) -> None:
     exit_code = bench_classroom.main(
-        ["--students", "3", "--seconds", "4", "--output", str(tmp_path)]
+        ["--students", "3", "--seconds", "3", "--output", str(tmp_path)]
     )
     assert exit_code == 0
     result = json.loads((tmp_path / "classroom.json").read_text())

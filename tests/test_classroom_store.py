@@ -137,3 +137,38 @@ def test_lan_addresses_put_real_interfaces_first(monkeypatch: pytest.MonkeyPatch
     assert network.join_addresses("0.0.0.0", "127.0.0.1")[0] == "192.168.1.20"
     assert network.join_addresses("127.0.0.1", "127.0.0.1") == ["127.0.0.1"]
     assert network.reachable_from_lan("0.0.0.0") and not network.reachable_from_lan("127.0.0.1")
+
+
+def test_start_up_prints_the_teacher_link_and_the_students_lan_address(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.__main__ import print_teacher_url
+    from app.settings import Settings
+
+    monkeypatch.setattr(network, "lan_addresses", lambda: ["192.168.1.20", "10.0.0.5"])
+    print_teacher_url(Settings(host="0.0.0.0", port=8000, teacher_key="k" * 12))
+    printed = capsys.readouterr().out
+    assert "http://127.0.0.1:8000/teach?key=kkkkkkkkkkkk" in printed
+    assert "Students join at: http://192.168.1.20:8000/join" in printed
+    assert "Students join at: http://10.0.0.5:8000/join" in printed
+    print_teacher_url(Settings(host="127.0.0.1", port=8000, teacher_key="k" * 12))
+    assert "--host 0.0.0.0" in capsys.readouterr().out
+
+
+def test_a_write_lock_held_too_long_is_store_busy_and_leaves_the_store_usable(
+    tmp_path: Path,
+) -> None:
+    from app.errors import StoreBusy
+
+    store = ClassStore(tmp_path)
+    klass = store.create_class("ABCDE", max_classes=5)
+    ada = store.join(klass, "Ada", joining.token_hash("t1"), max_students=5)
+    store._db().execute("PRAGMA busy_timeout = 50")  # this test's patience, not the server's
+    other = connect(db_path(tmp_path))
+    other.execute("BEGIN IMMEDIATE")  # another worker stuck in a slow fsync
+    with pytest.raises(StoreBusy) as busy:
+        store.add_drawing(klass, ada, drawing(4), per_minute=10)
+    assert busy.value.status == 503 and busy.value.headers["Retry-After"] == "1"
+    other.execute("ROLLBACK")
+    assert store.add_drawing(klass, ada, drawing(4), per_minute=10)["digit"] == 4
+    assert len(store.drawings(klass)) == 1

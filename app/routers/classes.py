@@ -30,7 +30,7 @@ from app.dependencies import Drawing, loaded_registry, parse_predict_json, read_
 from app.errors import ClassEnded, MissingCredentials, WrongCredentials
 from app.inference import ModelRegistry
 from app.routers.predict import predict_drawing
-from app.schemas import ERROR_RESPONSES
+from app.schemas import ERROR_RESPONSES, PREDICT_BODY
 from app.settings import Settings
 from app.store.classes import ClassRow, ClassStore, NewDrawing, StudentRow, pixels
 from app.ui_strings import ui_strings
@@ -209,7 +209,13 @@ def model_input(preprocessed: str) -> np.ndarray:
         return np.asarray(image.convert("L"), dtype=np.uint8)
 
 
-@router.post("/{code}/drawings", status_code=201, summary="Send a drawing to the class (student)")
+@router.post(
+    "/{code}/drawings",
+    status_code=201,
+    summary="Send a drawing to the class (student)",
+    responses=ERROR_RESPONSES,
+    openapi_extra=PREDICT_BODY,
+)
 async def send_drawing(request: Request, klass: Class, student: Student) -> Response:
     """Takes what /predict takes; answers /predict's fields plus drawing_id, stored first."""
     state = request.app.state

@@ -14,6 +14,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from app.errors import (
     ClassFull,
     ClassPaused,
     RateLimited,
+    StoreBusy,
     TooManyClasses,
     UnknownClass,
     UnknownDrawing,
@@ -114,6 +116,24 @@ class LabelledDrawing:
     created_at: float
 
 
+@contextmanager
+def write(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """db.transaction, with a write lock that stayed taken past the busy timeout as StoreBusy:
+    nothing was written, so the client may simply send again."""
+    try:
+        with transaction(connection):
+            yield connection
+    except sqlite3.OperationalError as error:
+        if "locked" not in str(error) and "busy" not in str(error):
+            raise
+        if connection.in_transaction:  # a COMMIT that failed leaves the transaction open
+            connection.execute("ROLLBACK")
+        raise StoreBusy(
+            "The class's store is busy (the disk is slow right now); nothing was saved. "
+            "Send again in a moment."
+        ) from error
+
+
 def _class_row(row: sqlite3.Row) -> ClassRow:
     return ClassRow(
         id=row["id"],
@@ -201,7 +221,7 @@ class ClassStore:
 
     def create_class(self, code: str, max_classes: int) -> ClassRow:
         db = self._db()
-        with transaction(db):
+        with write(db):
             count = db.execute("SELECT COUNT(*) FROM classes").fetchone()[0]
             if count >= max_classes:
                 raise TooManyClasses(
@@ -240,14 +260,14 @@ class ClassStore:
 
     def delete_class(self, code: str) -> None:
         db = self._db()
-        with transaction(db):
+        with write(db):
             if db.execute("DELETE FROM classes WHERE code = ?", (code,)).rowcount == 0:
                 raise UnknownClass(f"No class has the code {code!r}.")
 
     def _change_class(self, klass: ClassRow, column: str, value: Any, kind: str) -> ClassRow:
         """Set one state column of the class and log the event, in one transaction."""
         db = self._db()
-        with transaction(db):
+        with write(db):
             db.execute(f"UPDATE classes SET {column} = ? WHERE id = ?", (value, klass.id))
             row = db.execute("SELECT * FROM classes WHERE id = ?", (klass.id,)).fetchone()
             changed = _class_row(row)
@@ -282,7 +302,7 @@ class ClassStore:
     def join(self, klass: ClassRow, name: str, token_hash: str, max_students: int) -> StudentRow:
         """Add a student; the name gets a number when another student of the class has it."""
         db = self._db()
-        with transaction(db):
+        with write(db):
             ended = db.execute("SELECT ended_at FROM classes WHERE id = ?", (klass.id,)).fetchone()
             if ended[0] is not None:
                 raise ClassEnded("This class has ended; ask the teacher for the new code.")
@@ -331,7 +351,7 @@ class ClassStore:
         if pixels.shape != (MNIST_SIDE, MNIST_SIDE):
             raise ValueError(f"the model input must be 28x28, not {pixels.shape}")
         db = self._db()
-        with transaction(db):
+        with write(db):
             state = _class_row(
                 db.execute("SELECT * FROM classes WHERE id = ?", (klass.id,)).fetchone()
             )
@@ -394,7 +414,7 @@ class ClassStore:
         self, klass: ClassRow, drawing_id: int, label: int, labelled_by: str
     ) -> dict[str, Any]:
         db = self._db()
-        with transaction(db):
+        with write(db):
             self._tile_row(db, klass.id, drawing_id)
             db.execute(
                 "UPDATE drawings SET label = ?, labelled_by = ? WHERE id = ?",
@@ -406,7 +426,7 @@ class ClassStore:
 
     def set_hidden(self, klass: ClassRow, drawing_id: int, hidden: bool) -> dict[str, Any]:
         db = self._db()
-        with transaction(db):
+        with write(db):
             self._tile_row(db, klass.id, drawing_id)
             db.execute("UPDATE drawings SET hidden = ? WHERE id = ?", (int(hidden), drawing_id))
             body = {"drawing_id": drawing_id, "hidden": hidden}

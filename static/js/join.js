@@ -45,7 +45,12 @@ const drawing = new DrawingPage({
   predictUrl: root.dataset.predictUrl,
   intervalMs: Number(root.dataset.liveIntervalMs) || 120,
 });
-drawing.addEventListener("change", updateSend);
+drawing.addEventListener("change", (event) => {
+  // A new drawing begins: the correction buttons were for the one sent before, and give the
+  // live answer its place under the pad again.
+  if (event.detail.reason === "begin") view.labelPanel.hidden = true;
+  updateSend();
+});
 
 function saved() {
   try {
@@ -175,17 +180,30 @@ async function onJoin(event) {
   }
 }
 
+const BUSY_RETRIES = 3; // a 503 store_busy saved nothing: sending again is safe
+
+async function sendDrawing(strokes) {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await apiCall(classUrl("/drawings"), {
+        method: "POST",
+        body: { strokes },
+        token: student.token,
+      });
+    } catch (error) {
+      if (error.code !== "store_busy" || attempt >= BUSY_RETRIES) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
 async function onSend() {
   if (view.send.disabled) return;
   sending = true;
   updateSend();
   view.sendStatus.textContent = strings.pending;
   try {
-    const answer = await apiCall(classUrl("/drawings"), {
-      method: "POST",
-      body: { strokes: drawing.pad.toData() },
-      token: student.token,
-    });
+    const answer = await sendDrawing(drawing.pad.toData());
     lastSent = answer.drawing_id;
     view.sendStatus.textContent = format(strings.join_sent, { digit: answer.digit });
     view.labelPanel.hidden = false;
