@@ -218,26 +218,42 @@ def test_corrections_refuse_large_bodies_and_other_content_types(
     assert_error(form, 422, "invalid_request", "label")
 
 
+# procfs takes no new files from anyone: the last resort where root cannot make a folder immutable.
+NO_WRITES_ANYWHERE = Path("/proc/digitdraw-read-only-data")
+
+
 @contextmanager
-def read_only(folder: Path) -> Iterator[None]:
-    """A folder nobody can write to, root included (chattr +i where the tests run as root)."""
+def read_only(folder: Path) -> Iterator[Path]:
+    """`folder` made read-only for the server, root included; yields the data folder to use.
+
+    chmod stops ordinary users; root needs chattr +i (CAP_LINUX_IMMUTABLE). Without it, root is
+    given a folder on procfs, where nothing can be written either.
+    """
     folder.chmod(0o555)
     immutable = os.geteuid() == 0
-    if immutable:
-        subprocess.run(["chattr", "+i", str(folder)], check=True)
     try:
-        yield
+        if immutable:
+            try:
+                subprocess.run(["chattr", "+i", str(folder)], check=True, capture_output=True)
+            except (OSError, subprocess.CalledProcessError):
+                immutable = False
+                folder = NO_WRITES_ANYWHERE
+        yield folder
     finally:
         if immutable:
             subprocess.run(["chattr", "-i", str(folder)], check=True)
-        folder.chmod(0o755)
+        if folder != NO_WRITES_ANYWHERE:
+            folder.chmod(0o755)
 
 
 @pytest.mark.slow
 def test_read_only_data_folder_refuses_corrections_with_503_but_predicts(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    with read_only(data_dir), running_server(SETTINGS.model_dir, data_dir=data_dir) as (url, _):
+    with (
+        read_only(data_dir) as unwritable,
+        running_server(SETTINGS.model_dir, data_dir=unwritable) as (url, _),
+    ):
         response = httpx.post(f"{url}/corrections", json={**SEVEN, "label": 7})
         message = assert_error(response, 503, "store_unavailable", "could not be saved")
         assert "Predictions still work" in message
@@ -252,13 +268,12 @@ def test_store_in_an_unwritable_existing_file_raises_store_unavailable(tmp_path:
     )
     store = CorrectionStore(tmp_path)
     store.add(correction)
-    with read_only(tmp_path):
-        for path in tmp_path.iterdir():
-            path.chmod(0o444)
-        with pytest.raises(StoreUnavailable):
-            CorrectionStore(tmp_path).add(correction)
-        for path in tmp_path.iterdir():
-            path.chmod(0o644)
+    for path in tmp_path.iterdir():
+        path.chmod(0o444)
+    with read_only(tmp_path) as unwritable, pytest.raises(StoreUnavailable):
+        CorrectionStore(unwritable).add(correction)
+    for path in tmp_path.iterdir():
+        path.chmod(0o644)
     assert store.count() == 1
 
 

@@ -161,7 +161,8 @@ async def read_correction_multipart(request: Request) -> tuple[CorrectionRequest
             }
     except HTTPException as error:
         raise MalformedMultipart(f"The multipart body cannot be read: {error.detail}.") from error
-    values: dict[str, Any] = {"image": "-", **fields}
+    # Form fields are text: digits become numbers, anything else stays text and is refused.
+    values: dict[str, Any] = dict(fields)
     for key in ("label", "answer"):
         if key in values:
             values[key] = int(values[key]) if values[key].strip().isdigit() else values[key]
