@@ -239,6 +239,11 @@ def test_compare_page_shows_every_models_answer(open_at: Any, live_server: str) 
         assert max(range(10), key=lambda d: bars[d]) == int(digit)
     screenshot(page, "compare")
     assert_clean(page, record, live_server)
+    projector, projector_record = open_at("/compare?lang=zh-CN", **PROJECTOR)
+    draw_four(projector)
+    projector.wait_for_selector('#app[data-state="ready"]')
+    screenshot(projector, "compare-projector-zh")
+    assert projector_record.errors == []
     phone, phone_record = open_at("/compare?lang=zh-CN", **PHONE)
     assert english_words(phone) == []
     assert_clean(phone, phone_record, live_server)
@@ -270,6 +275,8 @@ def test_report_page_shows_curves_confusion_and_gallery(
     assert_clean(chinese, chinese_record, live_server)
     if name == "robust-cnn":
         screenshot(page, "report")
+        projector, _ = open_at(f"/report/{name}", **PROJECTOR)
+        screenshot(projector, "report-projector")
 
 
 def test_report_of_an_unknown_model_is_the_apis_404(live_server: str) -> None:
