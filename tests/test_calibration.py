@@ -9,7 +9,7 @@ from app.honesty import calibrate, temperature
 from app.inference import load_model, model_folders
 from app.preprocessing import strokes_to_mnist
 from app.settings import Settings
-from training.honest import reliability
+from training.honest import REAL_SOURCES, fit_temperature, reliability, threshold_for
 from training.pendigits import read_pendigits, writer_split
 
 SETTINGS = Settings()
@@ -56,3 +56,19 @@ def test_every_model_is_calibrated_on_held_out_digits(
     assert reliability(calibrated, every_label)["ece"] <= ECE_BOUND
     assert model.card["calibration"]["ece_calibrated"] <= 0.02
     assert (folder / model.card["calibration"]["reliability_file"]).is_file()
+
+
+def test_fitted_temperature_recovers_the_one_that_made_the_labels() -> None:
+    rng = np.random.default_rng(1)
+    logits = rng.normal(0, 3, (4000, 10))
+    truth = np.exp(logits / 2.0) / np.exp(logits / 2.0).sum(axis=1, keepdims=True)
+    labels = np.array([rng.choice(10, p=row) for row in truth])
+    softmax = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    assert fit_temperature(softmax, labels) == pytest.approx(2.0, rel=0.1)
+
+
+def test_threshold_accepts_99_percent_of_every_real_digit_source() -> None:
+    rng = np.random.default_rng(2)
+    scores = {source: rng.uniform(0.2 * k, 1.0, 1000) for k, source in enumerate(REAL_SOURCES)}
+    threshold = threshold_for(scores)
+    assert all((scores[s] >= threshold).mean() >= 0.99 for s in REAL_SOURCES)

@@ -407,8 +407,63 @@ def run_honest(args: argparse.Namespace) -> int:
         write(f"\nUpdated the cards of the detector and {len(models)} model(s).")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "summary.json").write_text(json.dumps(entries, indent=2) + "\n", encoding="utf-8")
+    save_accepted_negatives(args.out / "accepted-negatives.png", sets, detector_scores, threshold)
+    table = markdown_tables(entries, detector_scores, threshold)
+    (args.out / "table.md").write_text(table, encoding="utf-8")
+    write(f"\nMarkdown tables for the README in {args.out / 'table.md'}")
     write(f"\ninputs {prepared - started:.0f} s, evaluation {time.perf_counter() - prepared:.0f} s")
     return 0
+
+
+def save_accepted_negatives(path: Path, sets: dict, scores: dict, threshold: float) -> None:
+    """One row per kind: the held-out negatives the detector let through, most digit-like first."""
+    from PIL import Image
+
+    per_row = 16
+    rows = []
+    for kind in KINDS:
+        source = f"negative_{kind}"
+        order = np.argsort(-scores[source])
+        passed = [sets[source][i] for i in order if scores[source][i] >= threshold][:per_row]
+        passed += [np.zeros((28, 28), np.float32)] * (per_row - len(passed))
+        rows.append(np.concatenate(passed, axis=1))
+    picture = np.clip(np.concatenate(rows) * 255, 0, 255).astype(np.uint8)
+    Image.fromarray(picture).resize((picture.shape[1] * 2, picture.shape[0] * 2)).save(path)
+
+
+def markdown_tables(entries: dict, detector_scores: dict, threshold: float) -> str:
+    """The README's two tables: per model, and the detector's rejection per kind."""
+    lines = [
+        "| model | T | ECE raw → calibrated | MNIST test: accepted, accuracy among accepted "
+        "| pendigits 21–30 strokes | pendigits 21–30 image | scan error MNIST / pendigits |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, entry in entries.items():
+        real = entry["real_digits"]
+        cells = [
+            f"{percent(real[s]['accepted'])}%, **{percent(real[s]['accuracy_among_accepted'])}%**"
+            for s in REAL_SOURCES
+        ]
+        scans = entry["scan_error"]
+        lines.append(
+            f"| {name} | {entry['temperature']:.3f} | {percent(entry['ece_raw'])}% → "
+            f"{percent(entry['ece_calibrated'])}% | " + " | ".join(cells) + " | "
+            f"{percent(scans['scans_mnist'])}% / {percent(scans['scans_pendigits'])}% |"
+        )
+    lines += [
+        "",
+        f"Non-digits rejected by the detector at threshold {threshold:.4f} (held-out negatives):",
+        "",
+        "| " + " | ".join(k.replace("_", " ") for k in KINDS) + " |",
+        "|" + "---:|" * len(KINDS),
+        "| "
+        + " | ".join(
+            f"{percent(float((detector_scores[f'negative_{k}'] < threshold).mean()))}%"
+            for k in KINDS
+        )
+        + " |",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def command(args: argparse.Namespace) -> str:
