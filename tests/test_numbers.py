@@ -12,16 +12,17 @@ from app.settings import Settings
 from training.numbers import evaluate
 from training.pendigits import read_pendigits, writer_split
 
-# Floors for the bounded run (share of numbers entirely right), a little below what the full
-# run measures (README, "Whole numbers"); the clear-gap floor is the 97% target less
-# the noise of a small sample.
+# The bounded run: the first numbers of the full run (same seed), with floors a few points below
+# what they measure today (clear 96% / 94%, touching 93% / 40%, strokes / image). The full run's
+# figures and the targets are in the README, "Whole numbers"; the touching-image target
+# (90%) is not met today, so its floor only guards against getting worse.
 FLOORS = {
-    ("clear", "strokes"): 0.92,
+    ("clear", "strokes"): 0.93,
     ("clear", "image"): 0.90,
-    ("touching", "strokes"): 0.75,
-    ("touching", "image"): 0.20,
+    ("touching", "strokes"): 0.80,
+    ("touching", "image"): 0.30,
 }
-BOUNDED_COUNT = {"clear": 50, "touching": 25}
+BOUNDED_COUNT = {"clear": 100, "touching": 30}
 
 
 def test_connected_blobs_joins_diagonal_neighbours_and_keeps_apart_the_rest() -> None:
@@ -51,7 +52,7 @@ def test_bounded_number_measurement_stays_above_its_floors(pendigits_path: Path)
     heldout = writer_split(read_pendigits(pendigits_path))[1]
     model = load_model(Settings().model_dir / Settings().default_model)
     for spacing, count in BOUNDED_COUNT.items():
-        tallies = evaluate([model], heldout, count, seed=1, spacings=[spacing])
+        tallies = evaluate([model], heldout, count, seed=0, spacings=[spacing])
         for (_, _, path), tally in tallies.items():
             figures = tally.figures()
             assert figures["numbers_right"] >= FLOORS[spacing, path], (spacing, path, figures)
