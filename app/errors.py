@@ -81,3 +81,10 @@ class WrongCredentials(InputError):
 
     code = "forbidden"
     status = 403
+
+
+class TooManyDigits(InputError):
+    """A number split into more digits than a number may have (POST /predict/number)."""
+
+    code = "too_many_digits"
+    status = 422
