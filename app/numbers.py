@@ -1,13 +1,15 @@
 """Read a whole number: split a drawing into its digits, each prepared exactly as /predict does.
 
 People write a number as a row of digits, but not one stroke per digit and not in order: a 4 or a
-7 in two strokes, a 7's crossbar added last, a 5's flag added after the next digit. So pieces
-(strokes, or an image's connected blobs of ink) are grouped by where they are, never by when they
-were drawn: pieces whose horizontal extents overlap belong to one digit. Where the overlap is
-neither clearly large nor clearly small, the model decides: the two pieces stay apart only if
-the model is more sure of them apart than of them together. An image blob far wider than a digit
-(neighbouring digits that touch) is cut at the column of least ink, again keeping a cut only when
-the model reads both sides more surely than the whole.
+7 in two strokes, a 7's crossbar added last, a 5's flag added after the next digit. So pieces are
+grouped by where they are, never by when they were drawn:
+
+- strokes, taken in the order of their centres left to right, are cut into runs, one run a
+  digit; the runs chosen maximise the model's log confidence in each, less costs for a run too
+  wide for one digit and for columns inside a run that none of its strokes covers;
+- an image's connected blobs of ink are one digit when they overlap left to right (the model
+  settles doubtful overlaps), and a group far wider than a digit (neighbouring digits that touch)
+  is cut along the cheapest paths down through its ink, the chain of cut-outs scored the same way.
 
 Each digit then becomes a 28x28 through app.preprocessing (strokes_to_mnist, ink_to_mnist), the
 one home of MNIST preparation, and every digit goes through the model in one batch.
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app import preprocessing
-from app.errors import EmptyInput, InputError
+from app.errors import EmptyInput, TooManyDigits
 from app.inference import Model
 
 MAX_DIGITS = 12  # most digits in one number: a phone number, a year, a sum; more is a drawing
@@ -52,7 +54,7 @@ DIGIT_COST = 0.2  # each digit costs this much: a digit is not cut in two withou
 # GAP_WIDTH_COST per unit of its width over the height.
 GAP_COST = 3.0
 GAP_WIDTH_COST = 10.0
-CROSSING_COST = 0.3  # each stroke a cut goes through (touching digits meet in one)
+CROSSING_COST = 0.5  # each stroke a cut goes through (touching digits meet in one)
 MAX_STROKES_PER_DIGIT = 4  # pendigits writers use at most 3
 MIN_CUT_SHARE = 0.12  # a cut-out digit is at least this share of the group's height wide
 MAX_CUT_ASPECT = 1.6  # and at most this share wide
@@ -68,13 +70,6 @@ HALO = 1  # pixels of faint anti-aliased edge kept around each blob's own pixels
 Box = tuple[float, float, float, float]  # left, top, right, bottom in the input's own units
 # The model's confidence (highest probability) for each of several candidate digit images.
 Judge = Callable[[list[np.ndarray]], np.ndarray]
-
-
-class TooManyDigits(InputError):
-    """More digits than a number may have."""
-
-    code = "too_many_digits"
-    status = 422
 
 
 @dataclass(frozen=True)

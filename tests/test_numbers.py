@@ -1,0 +1,58 @@
+"""app.numbers in process: its pieces on tiny inputs, and a bounded run of the whole-number
+measurement (python -m training numbers-eval) with floors a little below today's figures."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app import numbers
+from app.inference import load_model
+from app.settings import Settings
+from training.numbers import evaluate
+from training.pendigits import read_pendigits, writer_split
+
+# The bounded run: the first numbers of the full run (same seed), with floors a few points below
+# what they measure today (clear 96% / 94%, touching 93% / 40%, strokes / image). The full run's
+# figures and the issue's targets are in the README, "Whole numbers"; the touching-image target
+# (90%) is not met today, so its floor only guards against getting worse.
+FLOORS = {
+    ("clear", "strokes"): 0.93,
+    ("clear", "image"): 0.90,
+    ("touching", "strokes"): 0.80,
+    ("touching", "image"): 0.30,
+}
+BOUNDED_COUNT = {"clear": 100, "touching": 30}
+
+
+def test_connected_blobs_joins_diagonal_neighbours_and_keeps_apart_the_rest() -> None:
+    mask = np.zeros((6, 9), dtype=bool)
+    mask[0, 0] = mask[1, 1] = mask[2, 2] = True  # one diagonal line
+    mask[0:4, 5] = True  # a bar
+    mask[5, 7:9] = True  # a dash
+    blobs = numbers.connected_blobs(mask)
+    assert sorted(blobs.boxes) == [(0.0, 0.0, 3.0, 3.0), (5.0, 0.0, 6.0, 4.0), (7.0, 5.0, 9.0, 6.0)]
+    assert set(np.unique(blobs.labels)) == {0, 1, 2, 3}
+    assert (blobs.labels > 0).sum() == mask.sum()
+
+
+def test_best_segmentation_picks_the_chain_with_the_highest_total() -> None:
+    scores = {(0, 1): -1.0, (1, 2): -1.0, (0, 2): -0.5, (2, 3): -0.1}
+    assert numbers.best_segmentation(3, scores) == [(0, 2), (2, 3)]
+
+
+def test_gap_cost_is_zero_for_overlapping_pieces_and_grows_with_a_gap() -> None:
+    assert numbers.gap_cost([(0, 0, 10, 20), (5, 0, 15, 20)]) == 0.0
+    narrow, wide = (numbers.gap_cost([(0, 0, 10, 20), (10 + g, 0, 20 + g, 20)]) for g in (2, 8))
+    assert 0 < narrow < wide
+
+
+@pytest.mark.slow
+def test_bounded_number_measurement_stays_above_its_floors(pendigits_path: Path) -> None:
+    heldout = writer_split(read_pendigits(pendigits_path))[1]
+    model = load_model(Settings().model_dir / Settings().default_model)
+    for spacing, count in BOUNDED_COUNT.items():
+        tallies = evaluate([model], heldout, count, seed=0, spacings=[spacing])
+        for (_, _, path), tally in tallies.items():
+            figures = tally.figures()
+            assert figures["numbers_right"] >= FLOORS[spacing, path], (spacing, path, figures)
