@@ -269,7 +269,7 @@ def split_body(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
 
 
 def read_header(data: bytes) -> V2InferenceRequest:
-    """The JSON header as an InferenceRequest; NaN, deep nesting and wrong types refused."""
+    """The JSON header as a V2InferenceRequest; deep nesting and wrong types refused."""
     try:
         return V2InferenceRequest.model_validate_json(data)
     except ValidationError as error:
@@ -449,7 +449,7 @@ def requested_outputs(request: V2InferenceRequest) -> list[tuple[str, bool]] | N
     """(name, as binary) of each output asked for, or None for all of them."""
     if request.outputs is None:
         return None
-    default = bool((request.parameters or {}).get("binary_data_output", False))
+    default = (request.parameters or {}).get("binary_data_output") is True
     chosen = []
     for output in request.outputs:
         if output.name not in OUTPUTS:
@@ -462,7 +462,7 @@ def requested_outputs(request: V2InferenceRequest) -> list[tuple[str, bool]] | N
                 f"Output {output.name!r}: the classification and shared-memory extensions are "
                 "not supported; ask for digit or probabilities."
             )
-        chosen.append((output.name, bool(parameters.get("binary_data", default))))
+        chosen.append((output.name, parameters.get("binary_data", default) is True))
     return chosen
 
 
@@ -495,7 +495,7 @@ def parse_infer_request(body: bytes, header_length: str | None, max_items: int) 
         drawings=drawings,
         input_name=tensor.name,
         outputs=requested_outputs(request),
-        binary_output=bool((request.parameters or {}).get("binary_data_output", False)),
+        binary_output=(request.parameters or {}).get("binary_data_output") is True,
     )
 
 
