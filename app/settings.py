@@ -15,7 +15,7 @@ class Settings(BaseSettings):
 
     host: str = Field("127.0.0.1", description="Address to listen on; 0.0.0.0 for a classroom LAN.")
     port: int = Field(8000, ge=1, le=65535)
-    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes.")
+    workers: int = Field(1, ge=1, le=64, description="Worker processes, each on its own socket.")
     model_dir: Path = Field(REPO_ROOT / "model_store", description="Folder of trained models.")
     default_model: str = Field("robust-cnn", description="Model used when a request names none.")
     data_dir: Path = Field(
