@@ -4,6 +4,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -226,10 +227,17 @@ def test_stopping_the_server_stops_the_job(mnist_path: Path, tmp_path: Path) -> 
         job_file = tmp_path / "training" / "jobs" / job_id / "job.json"
         pid = json.loads(job_file.read_text())["pid"]
         assert group_alive(pid)
-        process.terminate()
-        process.wait(timeout=30)
+        # A page following the job must not keep the server (or the trainer) from stopping.
+        with ThreadPoolExecutor(1) as pool:
+            streamed = pool.submit(follow, base_url, job_id)
+            wait_for_event(base_url, job_id, "started")
+            process.terminate()
+            process.wait(timeout=60)
+            events = streamed.result(timeout=10)
     assert wait_gone(pid), f"trainer group {pid} outlived the server"
-    assert json.loads(job_file.read_text())["state"] == "cancelled"
+    job = json.loads(job_file.read_text())
+    assert job["state"] == "cancelled" and job["reason"] == "The server stopped."
+    assert events[-1]["event"] == "cancelled"
 
 
 def test_without_mnist_the_page_is_told_how_to_get_it(tmp_path: Path) -> None:
