@@ -200,25 +200,6 @@ def test_a_small_job_streams_falling_loss_and_stores_a_model(server: tuple, mnis
     )
 
 
-def test_cancel_kills_the_trainer_and_its_group(server: tuple) -> None:
-    base_url, data_dir, _ = server
-    started = httpx.post(f"{base_url}/api/training", json=LONG_JOB, headers=TEACHER)
-    assert started.status_code == 202, started.text
-    job_id = started.json()["job_id"]
-    pid = json.loads((data_dir / "training" / "jobs" / job_id / "job.json").read_text())["pid"]
-    wait_for_event(base_url, job_id, "progress")  # TensorFlow is up and training
-    assert_error(httpx.delete(f"{base_url}/api/training/{job_id}"), 401, "unauthorized")
-    cancelled = httpx.delete(f"{base_url}/api/training/{job_id}", headers=TEACHER, timeout=30)
-    assert cancelled.status_code == 200, cancelled.text
-    assert cancelled.json()["state"] == "cancelled"
-    assert wait_gone(pid), f"trainer group {pid} still alive"
-    assert follow(base_url, job_id)[-1]["event"] == "cancelled"
-    again = httpx.delete(f"{base_url}/api/training/{job_id}", headers=TEACHER)
-    assert_error(again, 409, "job_finished")
-    assert not list((data_dir / "models").glob("class-cnn*"))
-    assert_error(httpx.get(f"{base_url}/api/training/0123456789abcdef/events"), 404, "unknown_job")
-
-
 def test_stopping_the_server_stops_the_job(mnist_path: Path, tmp_path: Path) -> None:
     env = {"DIGITDRAW_MNIST": str(mnist_path)}
     with running_server(Settings().model_dir, data_dir=tmp_path, env=env) as (base_url, process):
@@ -255,3 +236,51 @@ def test_without_mnist_a_start_gets_503_with_the_fix(tmp_path: Path) -> None:
             "/api/training", json=SMALL_JOB, headers={"Authorization": "Bearer " + "k" * 12}
         )
         assert "fetch-data" in assert_error(response, 503, "mnist_missing")
+
+
+def test_cancel_from_either_of_two_workers_kills_the_trainer_and_its_group(
+    mnist_path: Path, tmp_path: Path
+) -> None:
+    env = {"DIGITDRAW_MNIST": str(mnist_path)}
+    with running_server(Settings().model_dir, "--workers", "2", data_dir=tmp_path, env=env) as (
+        base_url,
+        _,
+    ):
+        started = httpx.post(f"{base_url}/api/training", json=LONG_JOB, headers=TEACHER)
+        assert started.status_code == 202, started.text
+        job_id = started.json()["job_id"]
+        pid = json.loads((tmp_path / "training" / "jobs" / job_id / "job.json").read_text())["pid"]
+        # Each call is a new connection, which either worker may accept.
+        for _ in range(8):
+            again = httpx.post(f"{base_url}/api/training", json=SMALL_JOB, headers=TEACHER)
+            assert_error(again, 409, "training_busy")
+            assert httpx.get(f"{base_url}/api/training").json()["job"]["id"] == job_id
+        for _ in range(3):
+            assert wait_for_event(base_url, job_id, "progress")["data"]["batch"] >= 1
+        assert group_alive(pid)
+        assert_error(httpx.delete(f"{base_url}/api/training/{job_id}"), 401, "unauthorized")
+        cancelled = httpx.delete(f"{base_url}/api/training/{job_id}", headers=TEACHER, timeout=30)
+        assert cancelled.status_code == 200, cancelled.text
+        assert cancelled.json()["state"] == "cancelled"
+        assert wait_gone(pid), f"trainer group {pid} still alive"
+        assert follow(base_url, job_id)[-1]["event"] == "cancelled"
+        again = httpx.delete(f"{base_url}/api/training/{job_id}", headers=TEACHER)
+        assert_error(again, 409, "job_finished")
+        assert not list((tmp_path / "models").glob("class-cnn*"))
+        unknown = httpx.get(f"{base_url}/api/training/0123456789abcdef/events")
+        assert_error(unknown, 404, "unknown_job")
+
+
+def test_a_trainer_whose_server_was_killed_stops_by_itself(
+    mnist_path: Path, tmp_path: Path
+) -> None:
+    env = {"DIGITDRAW_MNIST": str(mnist_path)}
+    with running_server(Settings().model_dir, data_dir=tmp_path, env=env) as (base_url, process):
+        job_id = httpx.post(f"{base_url}/api/training", json=LONG_JOB, headers=TEACHER).json()[
+            "job_id"
+        ]
+        pid = json.loads((tmp_path / "training" / "jobs" / job_id / "job.json").read_text())["pid"]
+        wait_for_event(base_url, job_id, "progress")
+        process.kill()  # no lifespan, no signal handler: only the trainer's own watch is left
+        process.wait(timeout=10)
+        assert wait_gone(pid, seconds=60), f"trainer {pid} is an orphan"
