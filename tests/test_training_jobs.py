@@ -113,6 +113,7 @@ def test_bad_settings_get_a_clear_422_and_no_job(server: tuple, change: dict, fi
     assert field in assert_error(response, 422, "invalid_request")
 
 
+@pytest.mark.slow
 def test_a_small_job_streams_falling_loss_and_stores_a_model(server: tuple, mnist_path: Path):
     base_url, data_dir, _ = server
     started = httpx.post(f"{base_url}/api/training", json=SMALL_JOB, headers=TEACHER)
@@ -200,6 +201,7 @@ def test_a_small_job_streams_falling_loss_and_stores_a_model(server: tuple, mnis
     )
 
 
+@pytest.mark.slow
 def test_stopping_the_server_stops_the_job(mnist_path: Path, tmp_path: Path) -> None:
     env = {"DIGITDRAW_MNIST": str(mnist_path)}
     with running_server(Settings().model_dir, data_dir=tmp_path, env=env) as (base_url, process):
@@ -238,6 +240,7 @@ def test_without_mnist_a_start_gets_503_with_the_fix(tmp_path: Path) -> None:
         assert "fetch-data" in assert_error(response, 503, "mnist_missing")
 
 
+@pytest.mark.slow
 def test_cancel_from_either_of_two_workers_kills_the_trainer_and_its_group(
     mnist_path: Path, tmp_path: Path
 ) -> None:
@@ -271,6 +274,7 @@ def test_cancel_from_either_of_two_workers_kills_the_trainer_and_its_group(
         assert_error(unknown, 404, "unknown_job")
 
 
+@pytest.mark.slow
 def test_a_trainer_whose_server_was_killed_stops_by_itself(
     mnist_path: Path, tmp_path: Path
 ) -> None:
@@ -284,3 +288,20 @@ def test_a_trainer_whose_server_was_killed_stops_by_itself(
         process.kill()  # no lifespan, no signal handler: only the trainer's own watch is left
         process.wait(timeout=10)
         assert wait_gone(pid, seconds=60), f"trainer {pid} is an orphan"
+
+
+def test_the_training_api_is_documented_in_openapi(tmp_path: Path) -> None:
+    with served_app(Settings(data_dir=tmp_path)) as client:
+        document = client.get("/openapi.json").json()
+    paths = document["paths"]
+    assert set(paths["/api/training"]) == {"get", "post"}
+    assert (
+        "text/event-stream"
+        in paths["/api/training/{job_id}/events"]["get"]["responses"]["200"]["content"]
+    )
+    assert "delete" in paths["/api/training/{job_id}"]
+    assert "delete" in paths["/api/training/models/{name}"]
+    request = document["components"]["schemas"]["TrainingRequest"]
+    assert request["required"] == ["model"]
+    assert request["properties"]["optimizer"]["enum"] == ["sgd", "momentum", "rmsprop", "adam"]
+    assert {"202", "401", "409", "422", "503"} <= set(paths["/api/training"]["post"]["responses"])
