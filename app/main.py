@@ -227,6 +227,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.worker_threads = worker_threads
     app.state.registry = registry
     app.state.training_jobs = TrainingJobs(settings.data_dir, settings.mnist_path, registry)
+    app.state.training_jobs.stop_with_the_server()
     logger.info(
         "Serving models %s (default %s) from %s and %s",
         ", ".join(registry.names),

@@ -24,7 +24,7 @@ from tests.browser_fixtures import (
 from tests.conftest import REPO_ROOT
 from tests.helpers import TEACHER_KEY, running_server
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 JOB_MS = 240_000  # TensorFlow's start and a small job, on a loaded machine
 ARTIFACTS = REPO_ROOT / "test-artifacts"

@@ -4,6 +4,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -112,6 +113,7 @@ def test_bad_settings_get_a_clear_422_and_no_job(server: tuple, change: dict, fi
     assert field in assert_error(response, 422, "invalid_request")
 
 
+@pytest.mark.slow
 def test_a_small_job_streams_falling_loss_and_stores_a_model(server: tuple, mnist_path: Path):
     base_url, data_dir, _ = server
     started = httpx.post(f"{base_url}/api/training", json=SMALL_JOB, headers=TEACHER)
@@ -199,25 +201,7 @@ def test_a_small_job_streams_falling_loss_and_stores_a_model(server: tuple, mnis
     )
 
 
-def test_cancel_kills_the_trainer_and_its_group(server: tuple) -> None:
-    base_url, data_dir, _ = server
-    started = httpx.post(f"{base_url}/api/training", json=LONG_JOB, headers=TEACHER)
-    assert started.status_code == 202, started.text
-    job_id = started.json()["job_id"]
-    pid = json.loads((data_dir / "training" / "jobs" / job_id / "job.json").read_text())["pid"]
-    wait_for_event(base_url, job_id, "progress")  # TensorFlow is up and training
-    assert_error(httpx.delete(f"{base_url}/api/training/{job_id}"), 401, "unauthorized")
-    cancelled = httpx.delete(f"{base_url}/api/training/{job_id}", headers=TEACHER, timeout=30)
-    assert cancelled.status_code == 200, cancelled.text
-    assert cancelled.json()["state"] == "cancelled"
-    assert wait_gone(pid), f"trainer group {pid} still alive"
-    assert follow(base_url, job_id)[-1]["event"] == "cancelled"
-    again = httpx.delete(f"{base_url}/api/training/{job_id}", headers=TEACHER)
-    assert_error(again, 409, "job_finished")
-    assert not list((data_dir / "models").glob("class-cnn*"))
-    assert_error(httpx.get(f"{base_url}/api/training/0123456789abcdef/events"), 404, "unknown_job")
-
-
+@pytest.mark.slow
 def test_stopping_the_server_stops_the_job(mnist_path: Path, tmp_path: Path) -> None:
     env = {"DIGITDRAW_MNIST": str(mnist_path)}
     with running_server(Settings().model_dir, data_dir=tmp_path, env=env) as (base_url, process):
@@ -226,10 +210,17 @@ def test_stopping_the_server_stops_the_job(mnist_path: Path, tmp_path: Path) -> 
         job_file = tmp_path / "training" / "jobs" / job_id / "job.json"
         pid = json.loads(job_file.read_text())["pid"]
         assert group_alive(pid)
-        process.terminate()
-        process.wait(timeout=30)
+        # A page following the job must not keep the server (or the trainer) from stopping.
+        with ThreadPoolExecutor(1) as pool:
+            streamed = pool.submit(follow, base_url, job_id)
+            wait_for_event(base_url, job_id, "started")
+            process.terminate()
+            process.wait(timeout=60)
+            events = streamed.result(timeout=10)
     assert wait_gone(pid), f"trainer group {pid} outlived the server"
-    assert json.loads(job_file.read_text())["state"] == "cancelled"
+    job = json.loads(job_file.read_text())
+    assert job["state"] == "cancelled" and job["reason"] == "The server stopped."
+    assert events[-1]["event"] == "cancelled"
 
 
 def test_without_mnist_the_page_is_told_how_to_get_it(tmp_path: Path) -> None:
@@ -247,3 +238,70 @@ def test_without_mnist_a_start_gets_503_with_the_fix(tmp_path: Path) -> None:
             "/api/training", json=SMALL_JOB, headers={"Authorization": "Bearer " + "k" * 12}
         )
         assert "fetch-data" in assert_error(response, 503, "mnist_missing")
+
+
+@pytest.mark.slow
+def test_cancel_from_either_of_two_workers_kills_the_trainer_and_its_group(
+    mnist_path: Path, tmp_path: Path
+) -> None:
+    env = {"DIGITDRAW_MNIST": str(mnist_path)}
+    with running_server(Settings().model_dir, "--workers", "2", data_dir=tmp_path, env=env) as (
+        base_url,
+        _,
+    ):
+        started = httpx.post(f"{base_url}/api/training", json=LONG_JOB, headers=TEACHER)
+        assert started.status_code == 202, started.text
+        job_id = started.json()["job_id"]
+        pid = json.loads((tmp_path / "training" / "jobs" / job_id / "job.json").read_text())["pid"]
+        # Each call is a new connection, which either worker may accept.
+        for _ in range(8):
+            again = httpx.post(f"{base_url}/api/training", json=SMALL_JOB, headers=TEACHER)
+            assert_error(again, 409, "training_busy")
+            assert httpx.get(f"{base_url}/api/training").json()["job"]["id"] == job_id
+        for _ in range(3):
+            assert wait_for_event(base_url, job_id, "progress")["data"]["batch"] >= 1
+        assert group_alive(pid)
+        assert_error(httpx.delete(f"{base_url}/api/training/{job_id}"), 401, "unauthorized")
+        cancelled = httpx.delete(f"{base_url}/api/training/{job_id}", headers=TEACHER, timeout=30)
+        assert cancelled.status_code == 200, cancelled.text
+        assert cancelled.json()["state"] == "cancelled"
+        assert wait_gone(pid), f"trainer group {pid} still alive"
+        assert follow(base_url, job_id)[-1]["event"] == "cancelled"
+        again = httpx.delete(f"{base_url}/api/training/{job_id}", headers=TEACHER)
+        assert_error(again, 409, "job_finished")
+        assert not list((tmp_path / "models").glob("class-cnn*"))
+        unknown = httpx.get(f"{base_url}/api/training/0123456789abcdef/events")
+        assert_error(unknown, 404, "unknown_job")
+
+
+@pytest.mark.slow
+def test_a_trainer_whose_server_was_killed_stops_by_itself(
+    mnist_path: Path, tmp_path: Path
+) -> None:
+    env = {"DIGITDRAW_MNIST": str(mnist_path)}
+    with running_server(Settings().model_dir, data_dir=tmp_path, env=env) as (base_url, process):
+        job_id = httpx.post(f"{base_url}/api/training", json=LONG_JOB, headers=TEACHER).json()[
+            "job_id"
+        ]
+        pid = json.loads((tmp_path / "training" / "jobs" / job_id / "job.json").read_text())["pid"]
+        wait_for_event(base_url, job_id, "progress")
+        process.kill()  # no lifespan, no signal handler: only the trainer's own watch is left
+        process.wait(timeout=10)
+        assert wait_gone(pid, seconds=60), f"trainer {pid} is an orphan"
+
+
+def test_the_training_api_is_documented_in_openapi(tmp_path: Path) -> None:
+    with served_app(Settings(data_dir=tmp_path)) as client:
+        document = client.get("/openapi.json").json()
+    paths = document["paths"]
+    assert set(paths["/api/training"]) == {"get", "post"}
+    assert (
+        "text/event-stream"
+        in paths["/api/training/{job_id}/events"]["get"]["responses"]["200"]["content"]
+    )
+    assert "delete" in paths["/api/training/{job_id}"]
+    assert "delete" in paths["/api/training/models/{name}"]
+    request = document["components"]["schemas"]["TrainingRequest"]
+    assert request["required"] == ["model"]
+    assert request["properties"]["optimizer"]["enum"] == ["sgd", "momentum", "rmsprop", "adam"]
+    assert {"202", "401", "409", "422", "503"} <= set(paths["/api/training"]["post"]["responses"])

@@ -36,6 +36,7 @@ def run_live(*arguments: str) -> tuple[int, list[dict], str]:
     return process.returncode, events, process.stderr
 
 
+@pytest.mark.slow
 def test_a_small_run_reports_every_step_and_stores_a_servable_model(
     mnist_path: Path, tmp_path: Path
 ) -> None:

@@ -30,8 +30,9 @@ import secrets
 import shutil
 import signal
 import sys
+import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -178,6 +179,31 @@ class TrainingJobs:
         self.registry = registry
         self.python = python
         self.running: RunningJob | None = None
+        self.stopping = False  # the server is stopping: streams end, the trainer goes first
+
+    def stop_with_the_server(self) -> None:
+        """Chain onto uvicorn's SIGINT and SIGTERM handlers (main thread only).
+
+        uvicorn lets open responses finish before the lifespan's shutdown runs, and an event
+        stream of a running job only finishes with the job: without this, stopping the server
+        while a page follows a job would wait for the job. Here the trainer's group is killed
+        at the signal, so its ending is logged and every stream closes.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous = signal.getsignal(sig)
+            if not callable(previous):
+                continue
+
+            def handler(number: int, frame: Any, previous: Callable = previous) -> None:
+                self.stopping = True
+                if self.running:
+                    (self.running.folder / "cancel").write_text("server", encoding="utf-8")
+                    kill_group(self.running.process.pid, signal.SIGTERM)
+                previous(number, frame)
+
+            signal.signal(sig, handler)
 
     # --- paths and state -------------------------------------------------------------------
     def folder(self, job_id: str) -> Path:
@@ -322,8 +348,11 @@ class TrainingJobs:
 
     async def finish(self, job: RunningJob, ending: tuple[str, dict[str, Any]] | None) -> None:
         code = job.process.returncode
-        if (job.folder / "cancel").exists():
-            event, data = "cancelled", {"reason": "The teacher cancelled the job."}
+        cancel = job.folder / "cancel"
+        if cancel.exists():
+            by_server = cancel.read_text(encoding="utf-8") == "server"
+            reason = "The server stopped." if by_server else "The teacher cancelled the job."
+            event, data = "cancelled", {"reason": reason}
         elif ending:
             event, data = ending
         else:
@@ -359,7 +388,7 @@ class TrainingJobs:
         job = self.state(job_id)
         if job.get("state") != "running":
             raise JobFinished(f"Training job {job_id} has already ended ({job.get('state')}).")
-        (folder / "cancel").touch()
+        (folder / "cancel").write_text("teacher", encoding="utf-8")
         pid = int(job["pid"])
         kill_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + TERMINATE_SECONDS
@@ -379,9 +408,10 @@ class TrainingJobs:
     async def shutdown(self) -> None:
         """Server stopping: end this worker's job and its children, and say so in the log."""
         job = self.running
+        self.stopping = True
         if job is None:
             return
-        (job.folder / "cancel").touch()
+        (job.folder / "cancel").write_text("server", encoding="utf-8")
         kill_group(job.process.pid, signal.SIGTERM)
         try:
             await asyncio.wait_for(job.process.wait(), TERMINATE_SECONDS)
@@ -407,6 +437,7 @@ class TrainingJobs:
         path = folder / "events.jsonl"
         offset, buffer, quiet_since = 0, b"", time.monotonic()
         ended_without_a_word = False
+        stopped_at = 0.0
         while True:
             try:
                 with path.open("rb") as file:
@@ -435,6 +466,12 @@ class TrainingJobs:
                     yield f"event: failed\ndata: {data}\n\n"
                     return
                 ended_without_a_word = True
+            if self.stopping and not lines:
+                # The server is stopping: the ending (cancelled) comes within moments of the
+                # trainer's death; a stream of a job in no one's hands ends anyway.
+                stopped_at = stopped_at or time.monotonic()
+                if time.monotonic() - stopped_at > TERMINATE_SECONDS * 2:
+                    return
             if time.monotonic() - quiet_since > HEARTBEAT_SECONDS:
                 quiet_since = time.monotonic()
                 yield ": still training\n\n"
