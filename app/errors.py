@@ -192,6 +192,8 @@ class StoreBusy(InputError):
     def __init__(self, message: str, retry_after: int = 1) -> None:
         super().__init__(message)
         self.headers = {"Retry-After": str(retry_after)}
+
+
 class TooManyDigits(InputError):
     """A number split into more digits than a number may have (POST /predict/number)."""
 
