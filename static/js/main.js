@@ -5,7 +5,7 @@
  * #app's data-state says where the page is, for tests and tools that watch the page:
  * idle (nothing drawn), pending (the answer on screen is not yet for this drawing),
  * ready (the answer on screen is for this drawing and model), error (no answer, a message instead).
- * data-digit says whether the answer on screen is a digit ("yes") or not one ("no"), when ready.
+ * data-is-digit says whether the answer on screen is a digit ("yes") or not one ("no"), when ready.
  */
 
 import { explain, listModels, predict, predictNumber } from "./api.js";
@@ -16,16 +16,17 @@ import { NumberMode } from "./number.js";
 import { Pad } from "./pad.js";
 
 const MODEL_KEY = "digitdraw.model";
+const PREVIEW_PREFIX = "data:image/png;base64,";
 
 const root = document.getElementById("app");
 const strings = JSON.parse(root.dataset.strings);
 const locale = document.documentElement.lang || "en";
+const percent = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 });
 const accuracyPercent = new Intl.NumberFormat(locale, {
   style: "percent",
   minimumFractionDigits: 1,
   maximumFractionDigits: 1,
 });
-const select = document.getElementById("model");
 
 const element = (id) => document.getElementById(id);
 const view = {
@@ -130,7 +131,7 @@ function showResult(result) {
   showPreview(preview.startsWith(PREVIEW_PREFIX) ? preview : "");
   view.error.textContent = "";
   if (inside.open) inside.show(result);
-  root.dataset.digit = result.is_digit === false ? "no" : "yes";
+  root.dataset.isDigit = result.is_digit === false ? "no" : "yes";
   setState("ready");
   if (!pad.isDrawing) announce(result);
   // The correction row (correct.js) stores the drawing on screen with the answer it got.
@@ -148,7 +149,7 @@ function showNoAnswer(state, message = "") {
   view.error.textContent = message;
   view.announce.textContent = "";
   inside.clear();
-  delete root.dataset.digit;
+  delete root.dataset.isDigit;
   setState(state);
 }
 
@@ -238,7 +239,7 @@ function updateReportLink() {
 
 function onModelChange() {
   try {
-    localStorage.setItem(MODEL_KEY, select.value);
+    localStorage.setItem(MODEL_KEY, view.model.value);
   } catch {
     // Storage can be disabled (private windows, kiosk policies); the choice then lasts this visit.
   }
@@ -271,14 +272,13 @@ function modelLabel(model) {
 }
 
 async function loadModels() {
+  const select = view.model;
   let models;
   try {
     models = await listModels(root.dataset.modelsUrl);
   } catch (error) {
     select.options[0].textContent = strings.model_default;
-    page.view.error.textContent = format(strings.error_models, {
-      message: page.errorMessage(error),
-    });
+    view.error.textContent = format(strings.error_models, { message: errorMessage(error) });
     return;
   }
   const options = models.map(
@@ -290,7 +290,7 @@ async function loadModels() {
   select.disabled = false;
   updateReportLink();
   // Strokes drawn while the list loaded went to the server's default, which may not be the choice.
-  if (select.value !== models.find((model) => model.default)?.name) page.repredict();
+  if (select.value !== models.find((model) => model.default)?.name) repredict();
 }
 
 function onKeyDown(event) {
