@@ -155,12 +155,13 @@ UI_STRINGS: Final[dict[str, dict[str, str]]] = {
         "layer_strongest": "Strongest: {units}",
         "weights_heading": "What the first layer looks for",
         "weights_caption_dense": (
-            "Each picture is one unit of the first layer: its 784 weights laid out as 28 × 28 (r"
-            "ed positive, blue negative). The units that fired most for this drawing come first."
+            "Each picture is one unit of the first layer: its 784 weights laid out as 28 × 28 "
+            "(red positive, blue negative). The units that pushed most towards the explained "
+            "digit on this drawing come first."
         ),
         "weights_caption_conv": (
             "Each picture is one 3 × 3 filter of the first layer (red positive, blue negative). "
-            "The filters whose maps fired most for this drawing come first."
+            "The filters that pushed most towards the explained digit on this drawing come first."
         ),
         "about_InputLayer": "The drawing as 28 × 28 numbers from 0 (black) to 255 (white ink).",
         "about_Rescaling": "Divides every pixel by 255, so the numbers run from 0 to 1.",
@@ -451,12 +452,12 @@ UI_STRINGS: Final[dict[str, dict[str, str]]] = {
         "layer_strongest": "最强：{units}",
         "weights_heading": "第一层在找什么",
         "weights_caption_dense": (
-            "每张图是第一层的一个单元：它的 784 个权重排成 28×28（红色为正，蓝色为负）。对这个数"
-            "字反应最强的单元排在前面。"
+            "每张图是第一层的一个单元：它的 784 个权重排成 28×28（红色为正，蓝色为负）。在这个数"
+            "字上最能把答案推向所解释数字的单元排在前面。"
         ),
         "weights_caption_conv": (
-            "每张图是第一层的一个 3×3 滤波器（红色为正，蓝色为负）。对这个数字反应最强的滤波器排"
-            "在前面。"
+            "每张图是第一层的一个 3×3 滤波器（红色为正，蓝色为负）。在这个数字上最能把答案推向所"
+            "解释数字的滤波器排在前面。"
         ),
         "about_InputLayer": "你写的数字，变成 28×28 个数：0 是黑色，255 是白色墨迹。",
         "about_Rescaling": "把每个像素除以 255，让数值落在 0 到 1 之间。",

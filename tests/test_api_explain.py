@@ -197,3 +197,30 @@ def test_base64_encoding_carries_the_same_float32_activations(
         values = np.frombuffer(base64.b64decode(layer["activations_base64"]), dtype="<f4")
         expected = np.asarray(plain["activations"], dtype=np.float32).ravel()
         assert np.array_equal(values, expected), layer["name"]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_first_layer_contributions_are_activation_times_gradient_tape(
+    server: str, digits: np.ndarray, name: str
+) -> None:
+    """activation x d p[target] / d activation of the first Dense or Conv2D, per unit."""
+    model = keras.models.load_model(keras_path(name))
+    twin = float64_twin(model, keras_path(name))
+    first = next(
+        i for i, layer in enumerate(twin.layers) if type(layer).__name__ in ("Dense", "Conv2D")
+    )
+    head = keras.Model(twin.inputs, twin.layers[first].output)
+    for digit in digits[:3]:
+        answer = explain(server, {"pixels": digit.tolist(), "model": name, "target": 2})
+        assert answer["first_layer"]["name"] == twin.layers[first].name
+        hidden = tf.Variable(head(digit[np.newaxis].astype(np.float64)))
+        with tf.GradientTape() as tape:
+            output = hidden
+            for layer in twin.layers[first + 1 :]:
+                output = layer(output)
+            chosen = output[0, 2]
+        gradient = tape.gradient(chosen, hidden).numpy()
+        product = (hidden.numpy() * gradient)[0]
+        reference = product.reshape(-1, product.shape[-1]).sum(axis=0)
+        error = relative_error(answer["first_layer"]["contributions"], reference)
+        assert error <= SALIENCY_TOLERANCE, (name, error)

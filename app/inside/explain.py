@@ -111,12 +111,26 @@ def explain_image(
     ]
     return {
         "layers": layers,
+        "first_layer": first_layer_contributions(network, trace),
         "saliency": {
             "method": SALIENCY_METHOD,
             "target": target,
             "values": np.ascontiguousarray(saliency),
         },
     }
+
+
+def first_layer_contributions(network: Network, trace: Any) -> dict[str, Any] | None:
+    """Each unit (or filter) of the first weighted layer: activation x d p[target] / d activation,
+    summed over positions: how much it pushed towards the explained digit (gradient x input)."""
+    index = next(
+        (i for i, layer in enumerate(network.layers) if layer.kind in ("Dense", "Conv2D")), None
+    )
+    if index is None or index not in trace.gradients:
+        return None
+    product = trace.outputs[index][0] * trace.gradients[index][0]
+    per_unit = product.reshape(-1, product.shape[-1]).sum(axis=0)
+    return {"name": network.layers[index].name, "contributions": per_unit.astype(np.float32)}
 
 
 def layer_entry(

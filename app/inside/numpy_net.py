@@ -224,6 +224,8 @@ class Trace:
 
     outputs: list[np.ndarray]
     caches: list[Any]
+    # d p[target] / d output of each layer but the last, by layer index, once saliency() ran.
+    gradients: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 class Network:
@@ -270,8 +272,9 @@ class Network:
         others = p.sum(axis=1) - p_target  # accurate: no 1 - p_t cancellation
         grad_logits[rows, targets] = p_target * others
         grad = self.dense_backward(self.layers[-1], grad_logits.astype(DTYPE))
-        for layer, cache in zip(self.layers[-2::-1], trace.caches[-2::-1], strict=True):
-            grad = layer.backward(grad, cache)
+        for index in range(len(self.layers) - 2, -1, -1):
+            trace.gradients[index] = grad
+            grad = self.layers[index].backward(grad, trace.caches[index])
         # The model reads 0..255; the picture it sees is [0, 1]: one more chain-rule factor.
         return grad.reshape(len(grad), 28, 28) * DTYPE(255.0)
 

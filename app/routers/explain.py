@@ -57,10 +57,20 @@ class Saliency(BaseModel):
     values: list[list[float]] = Field(description="28 rows of 28 gradients.")
 
 
+class FirstLayer(BaseModel):
+    """How much each first-layer unit or filter pushed towards the saliency target."""
+
+    name: str
+    contributions: list[float] = Field(
+        description="Per unit: activation x d p[target] / d activation, summed over positions."
+    )
+
+
 class Explanation(Prediction):
     """The prediction of /predict, and what the model computed on the way to it."""
 
     layers: list[LayerActivations]
+    first_layer: FirstLayer | None
     saliency: Saliency
 
 

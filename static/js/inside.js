@@ -224,15 +224,19 @@ export class InsideView {
     } catch {
       return; // the pictures of this answer stay; the weights block keeps its last state
     }
-    this.#drawWeights(first, weights.weights.kernel, explanation.model);
+    this.#drawWeights(first, weights.weights.kernel, explanation);
   }
 
-  #drawWeights(layer, kernel, model) {
+  #drawWeights(layer, kernel, explanation) {
     const canvas = this.#root.querySelector("#weights");
     const caption = this.#root.querySelector("#weights-caption");
-    const units = layer.shape.length === 1
+    // Strongest first: by contribution to the explained digit when the server sent it.
+    const contributions = explanation.first_layer?.name === layer.name
+      ? explanation.first_layer.contributions
+      : null;
+    const units = contributions ?? (layer.shape.length === 1
       ? [...layer.values]
-      : channelMeans(layer.values, layer.shape[layer.shape.length - 1]);
+      : channelMeans(layer.values, layer.shape[layer.shape.length - 1]));
     const order = strongest(units, Math.min(WEIGHT_UNITS, units.length));
     const dense = layer.kind === "Dense";
     const { shape, values } = kernel;
@@ -251,7 +255,7 @@ export class InsideView {
       { columns: 8, scale: range(flat).largest, signed: true },
     );
     canvas.dataset.weightsOf = layer.name;
-    canvas.dataset.model = model;
+    canvas.dataset.model = explanation.model;
     caption.textContent = dense
       ? this.#strings.weights_caption_dense
       : this.#strings.weights_caption_conv;
