@@ -5,7 +5,7 @@
  * #app's data-state says where the page is, for tests and tools that watch the page:
  * idle (nothing drawn), pending (the answer on screen is not yet for this drawing),
  * ready (the answer on screen is for this drawing and model), error (no answer, a message instead).
- * data-digit says whether the answer on screen is a digit ("yes") or not one ("no"), when ready.
+ * data-is-digit says whether the answer on screen is a digit ("yes") or not one ("no"), when ready.
  */
 
 import { listModels, predict } from "./api.js";
@@ -95,7 +95,7 @@ function showResult(result) {
   const preview = String(result.preprocessed ?? "");
   showPreview(preview.startsWith(PREVIEW_PREFIX) ? preview : "");
   view.error.textContent = "";
-  root.dataset.digit = result.is_digit === false ? "no" : "yes";
+  root.dataset.isDigit = result.is_digit === false ? "no" : "yes";
   setState("ready");
   if (!pad.isDrawing) announce(result);
 }
@@ -108,7 +108,7 @@ function showNoAnswer(state, message = "") {
   showPreview("");
   view.error.textContent = message;
   view.announce.textContent = "";
-  delete root.dataset.digit;
+  delete root.dataset.isDigit;
   setState(state);
 }
 
