@@ -105,13 +105,13 @@ def temperature(model: Model) -> float:
 
 
 def calibrate(probabilities: np.ndarray, temperature: float) -> np.ndarray:
-    """softmax(logits / T) from softmax(logits): normalise(p ** (1 / T)), in log space."""
+    """softmax(logits / T) from softmax(logits): normalise(p ** (1 / T)).
+
+    The top probability is at least 1/10, so its power never underflows and the sum is safe.
+    """
     if temperature == 1.0:
         return probabilities
-    with np.errstate(divide="ignore"):
-        scaled = np.log(probabilities) / temperature
-    scaled -= scaled.max(axis=-1, keepdims=True)
-    weights = np.exp(scaled)
+    weights = np.power(probabilities, 1.0 / temperature)
     return weights / weights.sum(axis=-1, keepdims=True)
 
 

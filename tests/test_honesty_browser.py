@@ -52,7 +52,7 @@ def test_a_drawn_letter_a_is_refused_calmly_with_the_guess_in_small_type(
     draw(page, LETTER_A)
     answer = read_answer(page)
     assert answer.state == "ready", answer.error
-    page.wait_for_selector('#app[data-digit="no"]')
+    page.wait_for_selector('#app[data-is-digit="no"]')
     assert page.locator("#prediction").text_content() == ""
     assert page.locator("#not-digit").is_visible()
     assert page.locator("#not-digit").text_content() == ENGLISH["not_digit"]
@@ -69,11 +69,11 @@ def test_a_drawn_letter_a_is_refused_calmly_with_the_guess_in_small_type(
 def test_a_digit_after_a_letter_is_read_again_with_bright_bars(open_page: PageOpener) -> None:
     page, _ = open_page()
     draw(page, LETTER_A)
-    page.wait_for_selector('#app[data-digit="no"]')
+    page.wait_for_selector('#app[data-is-digit="no"]')
     page.keyboard.press("Escape")
     page.wait_for_selector('#app[data-state="idle"]')
     draw(page, SEVEN)
-    page.wait_for_selector('#app[data-digit="yes"][data-state="ready"]')
+    page.wait_for_selector('#app[data-is-digit="yes"][data-state="ready"]')
     assert page.locator("#prediction").text_content() == "7"
     assert page.locator("#not-digit").is_hidden()
     assert page.locator("#bars.is-dimmed").count() == 0
