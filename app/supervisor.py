@@ -12,7 +12,7 @@ instead of being reset. A worker that dies (kill -9, a crash) is replaced at onc
 SIGINT: the parent closes its copies of the sockets and passes SIGTERM to the workers, which stop
 accepting, finish the requests in flight and exit; then the parent exits 0.
 
-Both ways the server drains on SIGTERM: from the signal on, every answer carries ``Connection:
+Both ways the server drains on SIGTERM: its port closes, then every answer carries ``Connection:
 close`` (DrainGate), so a client posting in a loop gets its answer and then finds the port
 closed, rather than losing a request sent on a kept-alive connection at the moment the server
 drops it; connections idle after that are closed after at most DRAIN_SECONDS.
@@ -83,22 +83,23 @@ class DrainingServer(uvicorn.Server):
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         """On the signal, stop accepting at once (uvicorn would wait for its next 0.1 s tick).
 
-        Answers from now on close their connections; if the port stayed open meanwhile, the
-        clients' reconnections would queue in a backlog that closing the socket resets.
+        The port closes before any answer asks its client to reconnect: a reconnection that
+        reached a still-open port would wait in its backlog, and closing the socket resets it.
         """
-        self.gate.draining = True
         loop = getattr(self, "loop", None)
-        if loop is not None:
-            loop.call_soon_threadsafe(self.stop_accepting)
+        if loop is None:
+            self.gate.draining = True
+        else:
+            loop.call_soon_threadsafe(self.begin_drain)
         super().handle_exit(sig, frame)
 
-    def stop_accepting(self) -> None:
+    def begin_drain(self) -> None:
         for server in getattr(self, "servers", []):
             server.close()  # uvicorn's shutdown closes them again, harmlessly
+        self.gate.draining = True
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        self.stop_accepting()
-        self.gate.draining = True
+        self.begin_drain()
         deadline = time.monotonic() + DRAIN_SECONDS
         while self.server_state.connections and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
