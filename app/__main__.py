@@ -166,7 +166,7 @@ def serve(settings: Settings, registry: ModelRegistry) -> int:
     def run_worker(sock: Any) -> int:
         gate = supervisor.DrainGate(create_app(settings, registry))
         config = supervisor.uvicorn_config(gate, settings.host, settings.port, **options)
-        server = supervisor.DrainingServer(config, gate)
+        server = supervisor.DrainingServer(config, gate, supervisor.WORKER_DRAIN_DELAY)
         server.run(sockets=[sock])
         return 0 if server.started else supervisor.STARTUP_FAILURE
 
