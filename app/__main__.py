@@ -11,6 +11,7 @@ import logging
 import logging.config
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from copy import deepcopy
@@ -148,10 +149,28 @@ def main(argv: list[str] | None = None) -> int:
     metrics_dir = tempfile.mkdtemp(prefix="digitdraw-metrics-")
     # Read by prometheus-client when app.metrics is first imported: before app.main, below.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    # uvicorn ends by re-raising SIGTERM to the handler it found: make that one unwind, so the
+    # folder is removed, then die of the signal as uvicorn meant.
+    signal.signal(signal.SIGTERM, raise_terminated)
+    terminated = False
     try:
         return serve(settings, registry)
+    except Terminated:
+        terminated = True
+        return 0
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+        if terminated:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.raise_signal(signal.SIGTERM)
+
+
+class Terminated(Exception):
+    """SIGTERM outside uvicorn's own handling (before it starts, or re-raised when it ends)."""
+
+
+def raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated(signum)
 
 
 def serve(settings: Settings, registry: ModelRegistry) -> int:
@@ -185,7 +204,7 @@ def serve(settings: Settings, registry: ModelRegistry) -> int:
     def run_worker(sock: Any) -> int:
         gate = supervisor.DrainGate(create_app(settings, registry))
         config = supervisor.uvicorn_config(gate, settings.host, settings.port, **options)
-        server = supervisor.DrainingServer(config, gate)
+        server = supervisor.DrainingServer(config, gate, supervisor.WORKER_DRAIN_DELAY)
         server.run(sockets=[sock])
         return 0 if server.started else supervisor.STARTUP_FAILURE
 

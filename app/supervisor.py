@@ -12,10 +12,11 @@ instead of being reset. A worker that dies (kill -9, a crash) is replaced at onc
 SIGINT: the parent closes its copies of the sockets and passes SIGTERM to the workers, which stop
 accepting, finish the requests in flight and exit; then the parent exits 0.
 
-Both ways the server drains on SIGTERM: from the signal on, every answer carries ``Connection:
-close`` (DrainGate), so a client posting in a loop gets its answer and then finds the port
-closed, rather than losing a request sent on a kept-alive connection at the moment the server
-drops it; connections idle after that are closed after at most DRAIN_SECONDS.
+Both ways the server drains on SIGTERM: its port closes, then (with workers, half a second later,
+once every worker's socket is closed) every answer carries ``Connection: close`` (DrainGate), so
+a client posting in a loop gets its answer and then finds the port closed, rather than losing a
+request sent on a kept-alive connection at the moment the server drops it; connections idle
+after that are closed after at most DRAIN_SECONDS.
 """
 
 import asyncio
@@ -37,6 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 logger = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 2.0  # longest wait for kept-alive connections to finish their last request
+WORKER_DRAIN_DELAY = 0.5  # every worker has closed its socket by then, even on a busy machine
 BACKLOG = 2048  # uvicorn's default
 STARTUP_FAILURE = 3  # uvicorn's exit code when the app's lifespan start-up fails
 QUICK_DEATH_SECONDS = 5.0  # a worker dying this soon after its start counts towards a crash loop
@@ -70,35 +72,43 @@ class DrainGate:
 
 
 class DrainingServer(uvicorn.Server):
-    """uvicorn.Server that drains kept-alive connections before its usual graceful shutdown."""
+    """uvicorn.Server that closes its port on the signal, then drains kept-alive connections.
 
-    def __init__(self, config: uvicorn.Config, gate: DrainGate) -> None:
+    `drain_delay` (workers of the supervisor): the wait between closing this worker's socket and
+    asking clients to reconnect, so that every worker's socket is closed by then; a reconnection
+    that reached a sibling's still-open socket would wait in its backlog, and closing that socket
+    resets it.
+    """
+
+    def __init__(self, config: uvicorn.Config, gate: DrainGate, drain_delay: float = 0.0) -> None:
         super().__init__(config)
         self.gate = gate
+        self.drain_delay = drain_delay
+        self.drain_at: float | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         self.loop = asyncio.get_running_loop()
         await super().startup(sockets)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        """On the signal, stop accepting at once (uvicorn would wait for its next 0.1 s tick).
-
-        Answers from now on close their connections; if the port stayed open meanwhile, the
-        clients' reconnections would queue in a backlog that closing the socket resets.
-        """
-        self.gate.draining = True
+        """On the signal, stop accepting at once (uvicorn would wait for its next 0.1 s tick)."""
         loop = getattr(self, "loop", None)
-        if loop is not None:
+        if loop is None:
+            self.gate.draining = True
+        else:
             loop.call_soon_threadsafe(self.stop_accepting)
         super().handle_exit(sig, frame)
 
     def stop_accepting(self) -> None:
+        if self.drain_at is None:
+            self.drain_at = time.monotonic() + self.drain_delay
         for server in getattr(self, "servers", []):
             server.close()  # uvicorn's shutdown closes them again, harmlessly
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self.stop_accepting()
-        self.gate.draining = True
+        await asyncio.sleep(max(0.0, (self.drain_at or 0.0) - time.monotonic()))
+        self.gate.draining = True  # from now on each answer closes its connection
         deadline = time.monotonic() + DRAIN_SECONDS
         while self.server_state.connections and time.monotonic() < deadline:
             await asyncio.sleep(0.02)

@@ -163,7 +163,7 @@ def test_sigterm_under_load_answers_every_request_then_exits(workers: int) -> No
         ]
         for thread in clients:
             thread.start()
-        time.sleep(2)
+        wait_for(lambda: len(outcomes) >= 20, seconds=60)  # under load: the machine may be slow
         process.send_signal(signal.SIGTERM)
         signalled.set()
         exit_code = process.wait(timeout=30)
@@ -174,7 +174,7 @@ def test_sigterm_under_load_answers_every_request_then_exits(workers: int) -> No
     assert exit_code == (-signal.SIGTERM if workers == 1 else 0)
     assert set(counts) <= {"200", "200+", "refused"}, counts
     assert counts["refused"] == len(clients)
-    assert counts["200"] > 20 and counts["200+"] >= 1, counts  # answers under load, after SIGTERM
+    assert counts["200"] >= 20 and counts["200+"] >= 1, counts  # answers under load, after SIGTERM
 
 
 def corrupt_store(tmp_path: Path) -> Path:
