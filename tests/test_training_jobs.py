@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -305,3 +306,20 @@ def test_the_training_api_is_documented_in_openapi(tmp_path: Path) -> None:
     assert request["required"] == ["model"]
     assert request["properties"]["optimizer"]["enum"] == ["sgd", "momentum", "rmsprop", "adam"]
     assert {"202", "401", "409", "422", "503"} <= set(paths["/api/training"]["post"]["responses"])
+
+
+def test_the_learn_page_is_served_under_the_strict_policy(tmp_path: Path) -> None:
+    with served_app(Settings(data_dir=tmp_path)) as client:
+        page = client.get("/learn")
+        chinese = client.get("/learn?lang=zh-CN").text
+        assert page.status_code == 200
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        html = page.text
+        assert not re.search(r"<script(?![^>]*\bsrc=)", html)  # no inline script
+        assert not re.search(r"\sstyle=|\son[a-z]+=", html)  # no inline style or handlers
+        for link in re.findall(r'(?:src|href)="(/static/[^"]+)"', html):
+            assert client.get(link).status_code == 200, link
+        for module in ("learn.js", "curves.js", "pad.js", "live.js", "api.js", "chart.js"):
+            assert client.get(f"/static/js/{module}").status_code == 200
+    assert 'data-training-url="/api/training"' in html
+    assert '<html lang="zh-CN">' in chinese and "开始训练" in chinese

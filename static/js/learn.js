@@ -69,7 +69,8 @@ const predictor = new LivePredictor({
     if (result) showPrediction(result.digit, result.probabilities, "", result.preprocessed);
   },
   onError: (error) => {
-    view.padError.textContent = errorMessage(error);
+    // A drawing sent as the job ended (or while replaying a finished one) has no one to read it.
+    if (error.code !== "job_finished") view.padError.textContent = errorMessage(error);
   },
 });
 
