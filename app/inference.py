@@ -455,19 +455,37 @@ def files_stamp(folder: Path) -> tuple[Any, ...]:
     return tuple(stamp)
 
 
-def load_model(folder: Path, name: str | None = None, version: int = FIRST_VERSION) -> Model:
-    """Open one model folder (a version's folder) after checking its file against its card."""
-    started = time.perf_counter()
-    name = name or folder.name
+def checked_card(folder: Path, name: str, version: int = FIRST_VERSION) -> dict[str, Any]:
+    """The card of a version folder whose files are there and match it (no interpreter opened)."""
     model_path, card_path = folder / MODEL_FILE, folder / CARD_FILE
     for path in (model_path, card_path):
         if not path.is_file():
             raise ModelStoreError(
                 f"{path} is missing; train the model: {fix_command(name, version)}"
             )
-    stamp = files_stamp(folder)
     card = read_card(card_path, name, version)
     check_checksum(model_path, card, card_path, name, version)
+    return card
+
+
+def check_strict_roots(sources: "ModelSources") -> None:
+    """Every committed model's files, checked before any interpreter opens: LiteRT prints a line
+    when it opens one, and a bad store must be refused with nothing but its own error line."""
+    for root in sources.roots:
+        if not root.strict:
+            continue
+        for folder in root_folders(root):
+            for number, version_folder in version_folders(folder).items():
+                checked_card(version_folder, folder.name, number)
+
+
+def load_model(folder: Path, name: str | None = None, version: int = FIRST_VERSION) -> Model:
+    """Open one model folder (a version's folder) after checking its file against its card."""
+    started = time.perf_counter()
+    name = name or folder.name
+    model_path = folder / MODEL_FILE
+    card = checked_card(folder, name, version)
+    stamp = files_stamp(folder)
     interpreter = open_interpreter(model_path, name, version)
     check_signature(interpreter, card, model_path, name, version)
     preprocessing_version = card.get("preprocessing_version")
@@ -570,6 +588,8 @@ def load_catalogue(sources: ModelSources, previous: Catalogue | None = None) -> 
     Models whose files are unchanged since `previous` are reused as they are (no second
     checksum, interpreter or warm-up).
     """
+    if previous is None:
+        check_strict_roots(sources)
     reusable = {
         model.stamp: model
         for versions in (previous.models.values() if previous else ())

@@ -29,10 +29,10 @@ COUNTING_START = """\
 import os, sys
 import app.inference as inference
 original = inference.open_interpreter
-def counted(path):
+def counted(path, *args):
     with open(os.environ["LOAD_LOG"], "a") as log:
         log.write(f"{os.getpid()} {path.parent.name}\\n")
-    return original(path)
+    return original(path, *args)
 inference.open_interpreter = counted
 from app.__main__ import main
 sys.exit(main(sys.argv[1:]))

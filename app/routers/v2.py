@@ -117,13 +117,9 @@ def model_version(model: Model) -> str:
 
 
 def model_versions(registry: ModelRegistry, name: str) -> list[str]:
-    """Versions of a model: its own, and those served as "name@version"."""
-    versions = {model_version(registry.get(name))}
-    prefix = f"{name}@"
-    versions.update(
-        other.removeprefix(prefix) for other in registry.names if other.startswith(prefix)
-    )
-    return sorted(versions, key=lambda text: (len(text), text))
+    """Every served version of a model, oldest first."""
+    registry.get(name)  # UnknownModel for a name the registry lacks
+    return [str(number) for number in sorted(registry.catalogue.models[name])]
 
 
 def versioned_model(registry: ModelRegistry, name: str, version: str | None) -> Model:
