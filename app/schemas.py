@@ -6,12 +6,21 @@ responses are built as plain dicts on the hot path, and the response models docu
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict, StrictStr
+from pydantic import AllowInfNan, BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictStr
 
 # JSON numbers only: no numeric strings, no booleans, no NaN or infinity (Python's json
 # module would let NaN through; a drawing with NaN coordinates is a client bug to report).
 Number = Annotated[float, Strict(), AllowInfNan(False)]
 Point = tuple[Number, Number]
+
+
+def whole_number(value: Any) -> Any:
+    """8.0 as 8: JSON Schema's integer takes any number with no fraction, so the server does too."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# A digit field: a JSON integer 0..9, with 8.0 taken as 8; no strings, no booleans.
+Digit = Annotated[int, Field(ge=0, le=9), Strict(), BeforeValidator(whole_number)]
 
 # A 40x40 PNG of a drawn 7 (black on white), small enough to read in the docs.
 EXAMPLE_PNG_BASE64 = (

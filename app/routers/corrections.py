@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, Field, StrictStr, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
@@ -36,8 +36,8 @@ from app.dependencies import (
     validation_problem,
 )
 from app.inference import ModelRegistry
-from app.routers.predict import to_mnist
-from app.schemas import ERROR_RESPONSES, ErrorResponse, PredictRequest
+from app.routers.predict import served_probabilities, to_mnist
+from app.schemas import ERROR_RESPONSES, Digit, ErrorResponse, PredictRequest
 from app.settings import Settings
 from app.store.corrections import (
     PAGE_LIMIT,
@@ -53,12 +53,12 @@ from app.store.db import StoreUnavailable
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["corrections"])
 
-Digit = Annotated[StrictInt, Field(ge=0, le=9)]
 CORRECTION_SHAPE = (
     'a JSON object with one of image, strokes or pixels and the label it really is, e.g. {"strokes"'
     ': [[[10, 10], [90, 10], [40, 110]]], "label": 7}'
 )
 MULTIPART_FIELDS = ("label", "answer", "model", "source", "writer")
+MAX_ID = 2**63 - 1  # SQLite's largest integer: ids are never larger
 LABEL_HINT = "label is the digit the drawing really is, an integer from 0 to 9."
 
 
@@ -82,6 +82,33 @@ class CorrectionRequest(PredictRequest):
         max_length=64,
         description="Who drew it (a pseudonym); held-out evaluation keeps each writer whole.",
     )
+
+
+MULTIPART_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["file", "label"],
+    "properties": {
+        "file": {"type": "string", "format": "binary"},
+        "label": {"type": "integer", "minimum": 0, "maximum": 9},
+        "answer": {"type": "integer", "minimum": 0, "maximum": 9},
+        "model": {"type": "string"},
+        "source": {"type": "string", "enum": ["page", "class", "api"]},
+        "writer": {"type": "string", "maxLength": 64},
+    },
+    "additionalProperties": False,  # refused: 422 invalid_request
+}
+CORRECTION_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": CorrectionRequest.model_json_schema(),
+                "example": {"strokes": [[[10, 10], [90, 10], [40, 110]]], "label": 7},
+            },
+            MULTIPART_TYPE: {"schema": MULTIPART_SCHEMA},
+        },
+    }
+}
 
 
 class CorrectionCreated(BaseModel):
@@ -153,12 +180,20 @@ async def read_correction_multipart(request: Request) -> tuple[CorrectionRequest
                     "file: the multipart form needs a file field holding the image "
                     "(curl -F file=@digit.png -F label=7 ...)."
                 )
+            unknown = sorted(set(form.keys()) - {"file", *MULTIPART_FIELDS})
+            if unknown:
+                raise InvalidRequest(
+                    f"{unknown[0]}: unknown field; the multipart form takes a file field holding "
+                    f"the image, label and optionally {', '.join(MULTIPART_FIELDS[1:])}."
+                )
+            fields: dict[str, Any] = {}
+            for key in MULTIPART_FIELDS:
+                value = form.get(key)
+                if value is not None and not isinstance(value, str):
+                    raise InvalidRequest(f"{key}: the {key} field must be text, not a file.")
+                if value is not None:
+                    fields[key] = value
             data = await upload.read()
-            fields = {
-                key: value
-                for key, value in form.items()
-                if key in MULTIPART_FIELDS and isinstance(value, str)
-            }
     except HTTPException as error:
         raise MalformedMultipart(f"The multipart body cannot be read: {error.detail}.") from error
     # Form fields are text: digits become numbers, anything else stays text and is refused.
@@ -185,7 +220,8 @@ def prepare_correction(
     request, drawing, data = parse_correction_json(parsed) if isinstance(parsed, bytes) else parsed
     model = registry.get(drawing.model)
     digit_image = to_mnist(drawing, settings)
-    probabilities = model.predict(digit_image[np.newaxis] * 255.0)[0]
+    # The probabilities /predict showed (calibrated), not the model's raw softmax.
+    probabilities = served_probabilities(digit_image, model)
     # Rounded as the preview PNG is (preprocessing.to_png_bytes): the stored 28x28 is the one
     # the page showed.
     mnist = np.clip(np.rint(digit_image * 255.0), 0, 255).astype(np.uint8)
@@ -219,8 +255,9 @@ def unwritable(error: StoreUnavailable) -> StoreNotWritable:
     response_model=CorrectionCreated,
     responses={
         **ERROR_RESPONSES,
-        503: {"model": ErrorResponse, "description": "Store not writable"},
+        503: {"model": ErrorResponse, "description": "Models still loading, or store not writable"},
     },
+    openapi_extra=CORRECTION_BODY,
 )
 async def post_correction(request: Request) -> Response:
     """A /predict input (JSON or multipart) plus `label`, the digit it really is."""
@@ -272,7 +309,9 @@ def read_page(store: CorrectionStore, after: int, limit: int) -> dict[str, Any]:
 async def list_corrections(
     request: Request,
     _: TeacherOnly,
-    after: Annotated[int, Query(ge=0, description="Return corrections with a larger id.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_ID, description="Return corrections with a larger id.")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT)] = 100,
 ) -> Response:
     """Stored corrections, oldest first, with their input as sent."""

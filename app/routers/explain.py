@@ -6,22 +6,21 @@ saliency come from the model's NumPy twin (app.inside), computed on the same 28x
 from the NumPy arrays: a CNN's activations are some 170,000 numbers.
 """
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field, Strict, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from app.dependencies import Drawing, Registry, drawing_from, loaded_registry, read_predict_body
 from app.dependencies import validation_problem as predict_validation_problem
 from app.inference import ModelRegistry
 from app.inside.explain import explain_image, layer_weights, network_for
 from app.routers.predict import answer_in_worker_thread, predict_drawing, to_mnist
-from app.schemas import ERROR_RESPONSES, PREDICT_EXAMPLES, Prediction, PredictRequest
+from app.schemas import ERROR_RESPONSES, PREDICT_EXAMPLES, Digit, Prediction, PredictRequest
 from app.settings import Settings
 
 router = APIRouter(tags=["look inside"])
-Digit = Annotated[int, Strict(), Field(ge=0, le=9)]
 
 
 class ExplainRequest(PredictRequest):

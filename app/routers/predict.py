@@ -53,13 +53,19 @@ def to_mnist(drawing: Drawing, settings: Settings) -> np.ndarray:
     )
 
 
+def served_probabilities(digit_image: np.ndarray, model: Model) -> np.ndarray:
+    """The ten probabilities a client is shown for one 28x28 model input: the model's, calibrated
+    with its card's temperature (app.honesty). Whatever stores "what the model said" uses this."""
+    raw = model.predict(digit_image[np.newaxis] * 255.0)[0]
+    return honesty.calibrate(raw, honesty.temperature(model))
+
+
 def predict_drawing(drawing: Drawing, model: Model, settings: Settings) -> dict[str, Any]:
     """The Prediction body for one drawing; InputError when the drawing cannot be used."""
     started = time.perf_counter()
     digit_image = to_mnist(drawing, settings)
     preprocessed = time.perf_counter()
-    raw = model.predict(digit_image[np.newaxis] * 255.0)[0]
-    probabilities = honesty.calibrate(raw, honesty.temperature(model))
+    probabilities = served_probabilities(digit_image, model)
     verdict = honesty.judge(digit_image, probabilities, settings.model_dir)
     finished = time.perf_counter()
     digit = int(probabilities.argmax())
