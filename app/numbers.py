@@ -204,6 +204,9 @@ def best_segmentation(count: int, scores: dict[tuple[int, int], float]) -> list[
 # --- strokes ------------------------------------------------------------------------------------
 
 
+HUGE_COORDINATE = 1e150  # larger coordinates are scaled down (stroke_parts)
+
+
 def stroke_parts(
     strokes: object, judge: Judge, max_strokes: int = 100, max_points: int = 10_000
 ) -> list[DigitPart]:
@@ -211,6 +214,13 @@ def stroke_parts(
     arrays = preprocessing.validate_strokes(strokes, max_strokes, max_points)
     if not arrays:
         raise EmptyInput("The drawing has no points: write a number, then send the strokes.")
+    # Coordinates near float's limit (any finite JSON number is valid) would overflow the
+    # differences below: such a drawing is read scaled down, its boxes scaled back.
+    scale = max(float(np.abs(points).max()) for points in arrays) / HUGE_COORDINATE
+    if scale > 1.0:
+        arrays = [points / scale for points in arrays]
+    else:
+        scale = 1.0
     boxes: list[Box] = [(*points.min(axis=0), *points.max(axis=0)) for points in arrays]
 
     def render(members: list[int]) -> np.ndarray:
@@ -236,7 +246,7 @@ def stroke_parts(
     check_count(len(groups))
     parts = [
         DigitPart(
-            tuple(float(v) for v in union_box([boxes[i] for i in group])),  # type: ignore[arg-type]
+            tuple(float(v) * scale for v in union_box([boxes[i] for i in group])),  # type: ignore[arg-type]
             render(group),
         )
         for group in groups

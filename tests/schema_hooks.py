@@ -23,6 +23,7 @@ CONTENT_REFUSALS = frozenset(
         "image_too_large",  # too many pixels, a decompression bomb
         "too_many_points",  # more than 10,000 points over all strokes
         "unknown_model",  # a model name that is not served
+        "too_many_digits",  # /predict/number: strokes that split into more than 12 digits
     }
 )
 

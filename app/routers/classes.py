@@ -30,7 +30,7 @@ from app.dependencies import Drawing, loaded_registry, parse_predict_json, read_
 from app.errors import ClassEnded, MissingCredentials, WrongCredentials
 from app.inference import ModelRegistry
 from app.routers.predict import predict_drawing
-from app.schemas import ERROR_RESPONSES, PREDICT_BODY
+from app.schemas import ERROR_RESPONSES, PREDICT_BODY, ErrorResponse
 from app.settings import Settings
 from app.store.classes import ClassRow, ClassStore, NewDrawing, StudentRow, pixels
 from app.ui_strings import ui_strings
@@ -51,6 +51,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await hub.stop()
 
 
+# Every route of one class: a wrong key or token, an unknown class or drawing, a class that ended.
+CLASS_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "A body that is not JSON"},
+    401: {"model": ErrorResponse, "description": "No teacher key or student token"},
+    403: {"model": ErrorResponse, "description": "Wrong teacher key or student token"},
+    404: {"model": ErrorResponse, "description": "Unknown class or drawing"},
+    409: {"model": ErrorResponse, "description": "The class ended, is full or is paused"},
+}
 router = APIRouter(prefix="/api/classes", tags=["classroom"], lifespan=lifespan)
 
 
@@ -157,19 +165,23 @@ def list_classes(_: TeacherOnly, store: Store) -> dict:
     return {"classes": store.list_classes()}
 
 
-@router.get("/{code}", summary="A class's state")
+@router.get("/{code}", summary="A class's state", responses=CLASS_ERRORS)
 def get_class(request: Request, _: TeacherOnly, klass: Class, store: Store) -> dict:
     """State, join URL and QR (for ?address= one of `addresses`), number of students."""
     return class_body(request, klass, store)
 
 
-@router.delete("/{code}", status_code=204, summary="Delete a class and all it stored")
+@router.delete(
+    "/{code}", status_code=204, summary="Delete a class and all it stored", responses=CLASS_ERRORS
+)
 def delete_class(_: TeacherOnly, klass: Class, store: Store) -> Response:
     store.delete_class(klass.code)
     return Response(status_code=204)
 
 
-@router.post("/{code}/join", status_code=201, summary="Join a class (student)")
+@router.post(
+    "/{code}/join", status_code=201, summary="Join a class (student)", responses=CLASS_ERRORS
+)
 def join_class(
     klass: Class, store: Store, settings: AppSettings, body: JoinRequest | None = None
 ) -> dict:
@@ -187,7 +199,7 @@ def join_class(
     }
 
 
-@router.get("/{code}/me", summary="The student's own view of the class")
+@router.get("/{code}/me", summary="The student's own view of the class", responses=CLASS_ERRORS)
 def student_view(klass: Class, student: Student) -> dict:
     return {"student_id": student.id, "name": student.name, "class": klass.state()}
 
@@ -239,7 +251,11 @@ async def send_drawing(request: Request, klass: Class, student: Student) -> Resp
     return Response(json.dumps(answer), 201, media_type="application/json")
 
 
-@router.post("/{code}/drawings/{drawing_id}/label", summary="Say what a drawing really is")
+@router.post(
+    "/{code}/drawings/{drawing_id}/label",
+    summary="Say what a drawing really is",
+    responses=CLASS_ERRORS,
+)
 def label_drawing(
     request: Request, klass: Class, store: Store, drawing_id: int, body: LabelRequest
 ) -> dict:
@@ -257,13 +273,15 @@ def label_drawing(
     return store.set_label(klass, drawing_id, body.label, by)
 
 
-@router.get("/{code}/drawings", summary="Every drawing of the class")
+@router.get("/{code}/drawings", summary="Every drawing of the class", responses=CLASS_ERRORS)
 def list_drawings(_: TeacherOnly, klass: Class, store: Store) -> dict:
     """In the order received; hidden drawings included with hidden=true."""
     return {"drawings": store.drawings(klass)}
 
 
-@router.post("/{code}/drawings/{drawing_id}/hide", summary="Hide or show one drawing")
+@router.post(
+    "/{code}/drawings/{drawing_id}/hide", summary="Hide or show one drawing", responses=CLASS_ERRORS
+)
 def hide_drawing(
     _: TeacherOnly, klass: Class, store: Store, drawing_id: int, body: FlagRequest | None = None
 ) -> dict:
@@ -271,29 +289,31 @@ def hide_drawing(
     return store.set_hidden(klass, drawing_id, True if body is None else body.value)
 
 
-@router.post("/{code}/prompt", summary="Ask the class to draw a digit")
+@router.post("/{code}/prompt", summary="Ask the class to draw a digit", responses=CLASS_ERRORS)
 def set_prompt(_: TeacherOnly, klass: Class, store: Store, body: PromptRequest) -> dict:
     return store.set_prompt(klass, body.digit).state()
 
 
-@router.post("/{code}/pause", summary="Pause or resume sending")
+@router.post("/{code}/pause", summary="Pause or resume sending", responses=CLASS_ERRORS)
 def pause(_: TeacherOnly, klass: Class, store: Store, body: FlagRequest | None = None) -> dict:
     return store.set_paused(klass, True if body is None else body.value).state()
 
 
-@router.post("/{code}/veil", summary="Hide all drawings on the wall, or reveal them")
+@router.post(
+    "/{code}/veil", summary="Hide all drawings on the wall, or reveal them", responses=CLASS_ERRORS
+)
 def veil(_: TeacherOnly, klass: Class, store: Store, body: FlagRequest | None = None) -> dict:
     """value=true hides every tile's drawing and answer until value=false reveals them."""
     return store.set_veiled(klass, True if body is None else body.value).state()
 
 
-@router.post("/{code}/clear", summary="Clear the wall")
+@router.post("/{code}/clear", summary="Clear the wall", responses=CLASS_ERRORS)
 def clear(_: TeacherOnly, klass: Class, store: Store) -> dict:
     """The wall empties; the drawings stay stored and in the export."""
     return store.clear_wall(klass).state()
 
 
-@router.post("/{code}/end", summary="End the class")
+@router.post("/{code}/end", summary="End the class", responses=CLASS_ERRORS)
 def end(_: TeacherOnly, klass: Class, store: Store) -> dict:
     """Nobody joins or sends after this; the wall and the export stay."""
     return store.end_class(klass).state()
@@ -304,7 +324,9 @@ def sse_response(stream: AsyncIterator[str]) -> StreamingResponse:
     return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
 
 
-@router.get("/{code}/events", summary="The class's live events (SSE, teacher)")
+@router.get(
+    "/{code}/events", summary="The class's live events (SSE, teacher)", responses=CLASS_ERRORS
+)
 async def class_events(
     request: Request,
     _: TeacherOnly,
@@ -319,7 +341,11 @@ async def class_events(
     return sse_response(hub.stream(klass.id, after, state.settings.classroom_heartbeat_s))
 
 
-@router.get("/{code}/me/events", summary="The prompt and pause of the class live (SSE, student)")
+@router.get(
+    "/{code}/me/events",
+    summary="The prompt and pause of the class live (SSE, student)",
+    responses=CLASS_ERRORS,
+)
 async def student_events(
     request: Request,
     klass: Class,
@@ -397,7 +423,11 @@ def npz_bytes(store: ClassStore, klass: ClassRow) -> bytes:
     return buffer.getvalue()
 
 
-@router.get("/{code}/export", summary="Export the class's drawings (CSV or MNIST .npz)")
+@router.get(
+    "/{code}/export",
+    summary="Export the class's drawings (CSV or MNIST .npz)",
+    responses=CLASS_ERRORS,
+)
 def export(
     _: TeacherOnly,
     klass: Class,

@@ -28,7 +28,7 @@ from app.jobs.training import (
     mnist_problem,
 )
 from app.routers.predict import to_mnist
-from app.schemas import ErrorResponse
+from app.schemas import ERROR_RESPONSES, PREDICT_BODY, ErrorResponse
 
 router = APIRouter(prefix="/api/training", tags=["training"])
 
@@ -228,7 +228,11 @@ async def cancel_training(job_id: str, request: Request, _: TeacherOnly) -> Trai
     "/{job_id}/drawing",
     status_code=204,
     summary="Show the current model a drawing (teacher)",
-    responses=errors(401, 403, 404, 409, 422),
+    responses={
+        **errors(401, 403, 404, 409),
+        **{status: ERROR_RESPONSES[status] for status in (400, 413, 415, 422)},
+    },
+    openapi_extra=PREDICT_BODY,
 )
 async def training_drawing(job_id: str, request: Request, _: TeacherOnly) -> Response:
     """Body as for POST /predict (strokes, pixels or image); the answer comes as events."""

@@ -84,12 +84,13 @@ INFER_BODY: dict[str, Any] = {
                     ]
                 },
             },
-            "application/octet-stream": {
-                "schema": {"type": "string", "format": "binary"},
-                "description": f"Binary-data extension: the JSON header ({v2.HEADER_LENGTH} "
-                "bytes), then the input tensor's bytes.",
-            },
         },
+        # The binary-data extension (the JSON header, then the tensors' bytes, with the
+        # Inference-Header-Content-Length header) is also read, but no schema can describe such a
+        # body: documented in words only, so that schema-valid bodies are ones the server takes.
+        "description": "The V2 inference request as JSON. The binary-data extension is also "
+        f"accepted: the JSON header ({v2.HEADER_LENGTH} bytes, given in that header), then the "
+        "input tensors' bytes, any Content-Type.",
     }
 }
 INFER_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -187,7 +187,7 @@ class CorrectionStore:
         except StoreUnavailable:
             if self.path.exists():
                 raise
-            connection = sqlite3.connect(":memory:")
+            connection = sqlite3.connect(":memory:", check_same_thread=False)
             connection.row_factory = sqlite3.Row
             migrate(connection)
             return connection

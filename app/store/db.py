@@ -98,7 +98,11 @@ def connect(path: Path) -> sqlite3.Connection:
     """A connection with the store's settings; one per thread (or per request), never shared."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        # Never shared, but it may change threads: a streamed export (GET /corrections/export?
+        # format=csv) is a generator Starlette resumes in whichever pool thread is free.
+        connection = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
         connection.row_factory = sqlite3.Row
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         connection.execute("PRAGMA journal_mode = WAL")
