@@ -200,6 +200,9 @@ function onPadChange(event) {
     target = null;
     predictor.cancel();
     showIdle();
+    // On a phone the rows under the answer (correction, look inside) scroll the pad out of view,
+    // and the page shrinks when they hide: a cleared pad is for drawing again, so bring it back.
+    if (reason === "clear") view.canvas.scrollIntoView({ block: "nearest" });
     return;
   }
   if (reason === "end") {
