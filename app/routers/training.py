@@ -36,7 +36,19 @@ router = APIRouter(prefix="/api/training", tags=["training"])
 class TrainingRequest(BaseModel):
     """What to train; every field but model has a classroom default (a run of seconds)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # The rule of units_fit_the_model, in the schema too: mlp128-64 takes no hidden_units.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "not": {
+                "required": ["model", "hidden_units"],
+                "properties": {
+                    "model": {"const": "mlp128-64"},
+                    "hidden_units": {"not": {"type": "null"}},
+                },
+            }
+        },
+    )
 
     model: Literal["mlp512", "mlp128-64", "cnn-tutorial"] = Field(
         description="Tutorial architecture."
@@ -142,7 +154,7 @@ async def training_status(request: Request) -> TrainingStatus:
     "",
     status_code=202,
     summary="Start training a tutorial model (teacher)",
-    responses=errors(401, 403, 409, 422, 503),
+    responses=errors(400, 401, 403, 409, 422, 503),
 )
 async def start_training(
     body: TrainingRequest, request: Request, _: TeacherOnly
