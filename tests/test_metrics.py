@@ -1,6 +1,7 @@
 """GET /metrics of a real 2-worker server: Prometheus' text format, one view over both workers."""
 
 import subprocess
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -45,6 +46,17 @@ def post(base_url: str, path: str, **options: object) -> httpx.Response:
         return client.post(f"{base_url}{path}", **options)  # type: ignore[arg-type]
 
 
+def wait_for_counts(base_url: str, before: Samples, *wanted: tuple[str, dict, float]) -> None:
+    """Until each (name, labels, growth) has grown that much since `before`, or 5 s."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        after = scrape(base_url)
+        grown = [value(after, n, **labels) - value(before, n, **labels) for n, labels, _ in wanted]
+        if all(g >= total for g, (_, _, total) in zip(grown, wanted, strict=True)):
+            return
+        time.sleep(0.05)
+
+
 def test_counts_add_up_over_both_workers(server: tuple[str, subprocess.Popen]) -> None:
     base_url, _ = server
     before = scrape(base_url)
@@ -60,6 +72,16 @@ def test_counts_add_up_over_both_workers(server: tuple[str, subprocess.Popen]) -
     unknown = post(base_url, "/predict", json={**ONE, "model": "nope"})
     assert_error(unknown, 404, "unknown_model")
 
+    # A worker counts a request once its answer is sent, so the client can be a moment ahead of
+    # the count: wait (at most 5 s) until every request of the test is in before comparing.
+    latency = "digitdraw_http_request_duration_seconds_count"
+    wait_for_counts(
+        base_url,
+        before,
+        (latency, {"method": "POST", "route": "/predict"}, 36),
+        (latency, {"method": "POST", "route": "/predict/batch"}, 1),
+        (latency, {"method": "GET", "route": "unmatched"}, 1),
+    )
     # Whichever worker answers the scrape, it reports both workers' counts.
     for _ in range(4):
         after = scrape(base_url)
