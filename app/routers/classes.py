@@ -319,6 +319,17 @@ def end(_: TeacherOnly, klass: Class, store: Store) -> dict:
     return store.end_class(klass).state()
 
 
+async def resume_after(
+    last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    last_event_id_query: Annotated[str | None, Query(alias="last_event_id")] = None,
+) -> int:
+    """The event id a reconnecting stream resumes after (header, or query for EventSource)."""
+    return last_event_id(last_event_id_header, last_event_id_query)
+
+
+ResumeAfter = Annotated[int, Depends(resume_after)]
+
+
 def sse_response(stream: AsyncIterator[str]) -> StreamingResponse:
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
@@ -331,12 +342,10 @@ async def class_events(
     request: Request,
     _: TeacherOnly,
     klass: Class,
-    last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-    last_event_id_query: Annotated[str | None, Query(alias="last_event_id")] = None,
+    after: ResumeAfter,
 ) -> StreamingResponse:
     """Every event of the class from the start (or after Last-Event-ID), then live ones."""
     state = request.app.state
-    after = last_event_id(last_event_id_header, last_event_id_query)
     hub: EventHub = state.class_events
     return sse_response(hub.stream(klass.id, after, state.settings.classroom_heartbeat_s))
 
@@ -350,12 +359,10 @@ async def student_events(
     request: Request,
     klass: Class,
     student: Student,
-    last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-    last_event_id_query: Annotated[str | None, Query(alias="last_event_id")] = None,
+    after: ResumeAfter,
 ) -> StreamingResponse:
     """prompt, pause and end events; the stream closes after end."""
     state = request.app.state
-    after = last_event_id(last_event_id_header, last_event_id_query)
     hub: EventHub = state.class_events
     stream = hub.stream(
         klass.id,
