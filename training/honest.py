@@ -50,7 +50,7 @@ from training.negatives import KINDS, negative_inputs
 from training.pendigits import read_pendigits, writer_split
 
 DEFAULT_OUT = Path("test-artifacts/honest")
-NEGATIVES_PER_KIND = 400
+NEGATIVES_PER_KIND = 1000  # held-out negatives of each kind: +-1 point at 90%
 NEGATIVE_SEED = 1001  # the held-out negatives' seed; the detector trains on split "train"
 SCANS_MNIST = 3000  # MNIST test digits scanned (the first ones)
 TARGET_RECALL = 0.99  # share of each real-digit source the threshold must accept
