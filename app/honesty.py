@@ -18,6 +18,7 @@ are, only the confidence changes.
 import functools
 import logging
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +47,9 @@ FALLBACK_THRESHOLD = 0.5
 class Detector:
     """The digit detector: a LiteRT interpreter (not thread-safe) and its threshold."""
 
-    def __init__(self, card: dict[str, Any], interpreter: Any) -> None:
+    def __init__(self, card: dict[str, Any], interpreter: Any, folder: Path | None = None) -> None:
         self.card = card
+        self.folder = folder  # where its card and figures (the trade-off curve) are
         self.threshold = float(card.get("threshold", 0.5))
         self._interpreter = interpreter
         self._input_index = interpreter.get_input_details()[0]["index"]
@@ -76,7 +78,7 @@ def open_detector(folder: Path) -> Detector:
             f"{model_path} is not a digit detector (28x28 in, one score out); "
             f"retrain it: {DETECTOR_COMMAND}"
         )
-    return Detector(card, interpreter)
+    return Detector(card, interpreter, folder)
 
 
 @functools.cache
@@ -115,12 +117,24 @@ def calibrate(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     return weights / weights.sum(axis=-1, keepdims=True)
 
 
-def judge(digit_image: np.ndarray, probabilities: np.ndarray, model_dir: Path) -> dict[str, Any]:
-    """``{"is_digit", "digit_score"}`` for one model input and its calibrated probabilities."""
+def digit_scores(
+    digit_images: Sequence[np.ndarray], probabilities: np.ndarray, model_dir: Path
+) -> np.ndarray:
+    """How digit-like each model input is (0 to 1): the detector's score, or without one the
+    top of its (n, 10) probabilities. Also what app.numbers weighs candidate digits with."""
     detector = detector_in(model_dir)
     if detector is None:
-        score, threshold = float(probabilities.max()), FALLBACK_THRESHOLD
-    else:
-        score, threshold = detector.score(digit_image), detector.threshold
+        return probabilities.max(axis=-1)
+    return np.array([detector.score(image) for image in digit_images])
+
+
+def threshold_for(model_dir: Path) -> float:
+    detector = detector_in(model_dir)
+    return FALLBACK_THRESHOLD if detector is None else detector.threshold
+
+
+def judge(digit_image: np.ndarray, probabilities: np.ndarray, model_dir: Path) -> dict[str, Any]:
+    """``{"is_digit", "digit_score"}`` for one model input and its calibrated probabilities."""
+    score = float(digit_scores([digit_image], probabilities[np.newaxis], model_dir)[0])
     score = round(score, 4)  # what the client sees is what is compared
-    return {"is_digit": score >= threshold, "digit_score": score}
+    return {"is_digit": score >= threshold_for(model_dir), "digit_score": score}

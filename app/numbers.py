@@ -18,10 +18,11 @@ one home of MNIST preparation, and every digit goes through the model in one bat
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from app import preprocessing
+from app import honesty, preprocessing
 from app.errors import EmptyInput, TooManyDigits
 from app.inference import Model
 
@@ -48,7 +49,7 @@ SPLIT_ASPECT = 0.95
 FREE_ASPECT = 0.8
 ASPECT_COST = 3.0
 # (Tuned on numbers written by pendigits' training writers 1-20, never the held-out ones.)
-DIGIT_COST = 0.2  # each digit costs this much: a digit is not cut in two without reason
+DIGIT_COST = 0.4  # each digit costs this much: a digit is not cut in two without reason
 # Strokes of one digit leave no column of their span uncovered: a 4's bar inside its hook's
 # span, a 7's crossbar across its stem. Each uncovered stretch costs GAP_COST plus
 # GAP_WIDTH_COST per unit of its width over the height.
@@ -68,7 +69,7 @@ MAX_BLOBS = 100
 HALO = 1  # pixels of faint anti-aliased edge kept around each blob's own pixels
 
 Box = tuple[float, float, float, float]  # left, top, right, bottom in the input's own units
-# The model's confidence (highest probability) for each of several candidate digit images.
+# How good each of several candidate digit images is as one digit, from 0 to 1 (model_judge).
 Judge = Callable[[list[np.ndarray]], np.ndarray]
 
 
@@ -205,6 +206,33 @@ def best_segmentation(count: int, scores: dict[tuple[int, int], float]) -> list[
 
 
 HUGE_COORDINATE = 1e150  # larger coordinates are scaled down (stroke_parts)
+# A stroke whose box lies inside another's, this share of the outer box's width in from its
+# left and right edges, belongs to that stroke's digit: neighbouring digits, even touching ones,
+# reach past each other's sides.
+INSIDE_MARGIN = 0.2  # (tuned on training writers 1-20: 0.1 merged touching digits)
+
+
+def inner_strokes_joined(boxes: Sequence[Box]) -> list[list[int]]:
+    """Strokes grouped into units: each stroke with the strokes that lie inside its box."""
+    owner = list(range(len(boxes)))
+    by_width = sorted(range(len(boxes)), key=lambda i: boxes[i][2] - boxes[i][0], reverse=True)
+    for rank, inner in enumerate(by_width):
+        left, top, right, bottom = boxes[inner]
+        for outer in by_width[:rank]:
+            o_left, o_top, o_right, o_bottom = boxes[outer]
+            margin = INSIDE_MARGIN * (o_right - o_left)
+            if (
+                left >= o_left + margin
+                and right <= o_right - margin
+                and top >= o_top
+                and bottom <= o_bottom
+            ):
+                owner[inner] = owner[outer]
+                break
+    units: dict[int, list[int]] = {}
+    for index, unit in enumerate(owner):
+        units.setdefault(unit, []).append(index)
+    return list(units.values())
 
 
 def stroke_parts(
@@ -227,14 +255,18 @@ def stroke_parts(
         return preprocessing.strokes_to_mnist([arrays[i] for i in members])
 
     # Digits are runs of strokes in the order of their centres left to right (a 7's crossbar
-    # and a 5's flag sit inside their digit's span): the model and the aspect pick the runs.
-    order = sorted(range(len(arrays)), key=lambda i: boxes[i][0] + boxes[i][2])
+    # and a 5's flag sit inside their digit's span): the model and the aspect pick the runs. A
+    # stroke inside another's box (a slashed 0, a 4's bar) is never a digit of its own.
+    units = inner_strokes_joined(boxes)
+    order = sorted(
+        range(len(units)), key=lambda u: sum(union_box([boxes[i] for i in units[u]])[::2])
+    )
     runs = [
         (start, end)
         for start in range(len(order))
         for end in range(start + 1, min(len(order), start + MAX_STROKES_PER_DIGIT) + 1)
     ]
-    members = {run: [order[k] for k in range(*run)] for run in runs}
+    members = {run: [i for k in range(*run) for i in units[order[k]]] for run in runs}
     confidence = judge([render(members[run]) for run in runs])
     scores = {
         run: digit_score(float(value), union_box([boxes[i] for i in members[run]]))
@@ -519,41 +551,36 @@ def pixels_parts(pixels: object, judge: Judge) -> list[DigitPart]:
 
 # --- the answer -----------------------------------------------------------------------------------
 
-# Until the not-a-digit work (app.honesty) is merged, a digit's digit_score is the softmax maximum
-# and is_digit that score against this threshold: the published baseline, the one place to change.
-PLACEHOLDER_DIGIT_THRESHOLD = 0.5
 
-
-def model_judge(model: Model) -> Judge:
-    """The model's confidence in each candidate, for the splitting's doubtful cases."""
+def model_judge(model: Model, model_dir: Path) -> Judge:
+    """How good each candidate digit is, for the splitting: the model's confidence times the
+    digit detector's score (app.honesty). The detector is what tells two touching 1s, or a
+    digit and half its neighbour, from one digit the model would read confidently anyway."""
 
     def judge(images: list[np.ndarray]) -> np.ndarray:
-        return model.predict(np.stack(images) * 255.0).max(axis=1)
+        probabilities = model.predict(np.stack(images) * 255.0)
+        return probabilities.max(axis=1) * honesty.digit_scores(images, probabilities, model_dir)
 
     return judge
 
 
-def read_digits(parts: Sequence[DigitPart], model: Model) -> list[dict[str, object]]:
-    """Every digit through the model in one batch: its answer and its box."""
-    probabilities = model.predict(np.stack([part.image for part in parts]) * 255.0)
-    return [
-        {**digit_fields(row), "box": [round(value, 2) for value in part.box]}
-        for part, row in zip(parts, probabilities, strict=True)
-    ]
-
-
-def digit_fields(probabilities: np.ndarray) -> dict[str, object]:
-    """digit, confidence, probabilities, is_digit and digit_score of one digit of a number.
-
-    The one place where a number's digits get their is_digit verdict: point it at the same
-    function /predict uses once that exists.
-    """
-    digit = int(probabilities.argmax())
-    score = float(probabilities[digit])
-    return {
-        "digit": digit,
-        "confidence": score,
-        "probabilities": probabilities.tolist(),
-        "is_digit": score >= PLACEHOLDER_DIGIT_THRESHOLD,
-        "digit_score": score,
-    }
+def read_digits(
+    parts: Sequence[DigitPart], model: Model, model_dir: Path
+) -> list[dict[str, object]]:
+    """Every digit through the model in one batch: its answer, its verdict as /predict gives it
+    (calibrated probabilities, is_digit and digit_score from app.honesty) and its box."""
+    raw = model.predict(np.stack([part.image for part in parts]) * 255.0)
+    probabilities = honesty.calibrate(raw, honesty.temperature(model))
+    digits = []
+    for part, row in zip(parts, probabilities, strict=True):
+        digit = int(row.argmax())
+        digits.append(
+            {
+                "digit": digit,
+                "confidence": float(row[digit]),
+                "probabilities": row.tolist(),
+                **honesty.judge(part.image, row, model_dir),
+                "box": [round(value, 2) for value in part.box],
+            }
+        )
+    return digits

@@ -26,6 +26,7 @@ right when the number split into the right count of digits and that digit was re
 
 import argparse
 import io
+import json
 import multiprocessing
 import os
 import sys
@@ -196,9 +197,9 @@ def written_numbers(
 # --- reading --------------------------------------------------------------------------------
 
 
-def read(model: Model, number: WrittenNumber, png: bytes | None) -> str:
+def read(model: Model, model_dir: Path, number: WrittenNumber, png: bytes | None) -> str:
     """What /predict/number answers for the number (its strokes, or its picture)."""
-    judge = numbers.model_judge(model)
+    judge = numbers.model_judge(model, model_dir)
     try:
         if png is None:
             parts = numbers.stroke_parts(list(number.strokes), judge)
@@ -206,7 +207,7 @@ def read(model: Model, number: WrittenNumber, png: bytes | None) -> str:
             parts = numbers.image_parts(png, judge)
     except InputError as error:
         return f"<{error.code}>"
-    return "".join(str(digit["digit"]) for digit in numbers.read_digits(parts, model))
+    return "".join(str(digit["digit"]) for digit in numbers.read_digits(parts, model, model_dir))
 
 
 @dataclass
@@ -248,8 +249,11 @@ def evaluate(
     workers: int = 1,
     spacings: Sequence[str] = SPACINGS,
     mistakes: list | None = None,
+    model_dir: Path | None = None,
 ) -> dict[tuple[str, str, str], Tally]:
-    """Tallies keyed by (model, spacing, path)."""
+    """Tallies keyed by (model, spacing, path); `model_dir` holds the digit detector (default:
+    the server's model store)."""
+    model_dir = Settings().model_dir if model_dir is None else model_dir
     tallies: dict[tuple[str, str, str], Tally] = {}
     for spacing in spacings:
         written = written_numbers(heldout, spacing, count, seed)
@@ -263,7 +267,7 @@ def evaluate(
             for path in PATHS:
                 tally = tallies.setdefault((model.name, spacing, path), Tally())
                 for number, png in zip(written, pictures, strict=True):
-                    answer = read(model, number, None if path == "strokes" else png)
+                    answer = read(model, model_dir, number, None if path == "strokes" else png)
                     tally.add(number.text, answer)
                     if mistakes is not None and answer != number.text:
                         mistakes.append((model.name, spacing, path, number.text, answer))
@@ -305,6 +309,9 @@ def add_numbers_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--spacings", default=",".join(SPACINGS), help="comma-separated")
     parser.add_argument("--show-mistakes", type=int, default=0, help="print up to N mistakes")
+    parser.add_argument(
+        "--update-cards", action="store_true", help="store the figures in each model's card"
+    )
     parser.set_defaults(handler=run_numbers_eval)
     return parser
 
@@ -325,7 +332,14 @@ def run_numbers_eval(args: argparse.Namespace) -> int:
     mistakes: list = []
     spacings = [name.strip() for name in args.spacings.split(",")]
     tallies = evaluate(
-        models, heldout, args.count, args.seed, args.workers, spacings, mistakes=mistakes
+        models,
+        heldout,
+        args.count,
+        args.seed,
+        args.workers,
+        spacings,
+        mistakes=mistakes,
+        model_dir=Path(args.model_dir),
     )
     out = sys.stdout
     out.write(
@@ -341,5 +355,28 @@ def run_numbers_eval(args: argparse.Namespace) -> int:
         )
     for mistake in mistakes[: args.show_mistakes]:
         out.write("  {} {} {}: {} read {}\n".format(*mistake))
+    if args.update_cards:
+        if args.writers != "heldout":
+            sys.stderr.write("numbers-eval: cards hold held-out figures only (--writers heldout)\n")
+            return 2
+        update_cards(Path(args.model_dir), tallies, args)
     out.write(f"({time.perf_counter() - started:.0f} s)\n")
     return 0
+
+
+def update_cards(model_dir: Path, tallies: dict[tuple[str, str, str], Tally], args) -> None:
+    """The figures into each model's card, evaluation.numbers (shown by its report page)."""
+    results: dict[str, dict[str, dict[str, dict]]] = {}
+    for (model, spacing, path), tally in tallies.items():
+        results.setdefault(model, {}).setdefault(spacing, {})[path] = tally.figures()
+    for model, figures in results.items():
+        card_path = model_dir / model / "card.json"
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        card.setdefault("evaluation", {})["numbers"] = {
+            "data": f"pendigits writers 21-30, {args.count} numbers per spacing, 2-6 digits, "
+            f"seed {args.seed} (training.numbers)",
+            "results": figures,
+            "command": "python -m training numbers-eval --pendigits pendigits-orig.tra "
+            f"--count {args.count} --models {args.models} --update-cards",
+        }
+        card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", "utf-8")

@@ -34,9 +34,9 @@ def digit_parts(drawing: Drawing, judge: numbers.Judge, settings: Settings) -> l
 def read_number(drawing: Drawing, model: Model, settings: Settings) -> dict[str, Any]:
     """The NumberPrediction body for one drawing; InputError when it cannot be used."""
     started = time.perf_counter()
-    parts = digit_parts(drawing, numbers.model_judge(model), settings)
+    parts = digit_parts(drawing, numbers.model_judge(model, settings.model_dir), settings)
     split = time.perf_counter()
-    digits = numbers.read_digits(parts, model)
+    digits = numbers.read_digits(parts, model, settings.model_dir)
     finished = time.perf_counter()
     return {
         "number": "".join(str(digit["digit"]) for digit in digits),
