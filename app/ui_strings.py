@@ -241,6 +241,63 @@ UI_STRINGS: Final[dict[str, dict[str, str]]] = {
         ),
         "report_gallery_item": "True {label}, answered {answer} ({percent})",
         "report_gallery_missing": "No gallery yet: run python -m training report.",
+        "report_honest": "Honest answers",
+        "report_calibration": "Confidence that means what it says",
+        "report_calibration_caption": (
+            "Temperature {t}: the expected calibration error on MNIST test digits and unseen pen "
+            "writers goes from {raw} to {calibrated}."
+        ),
+        "report_reliability_alt": (
+            "Reliability diagram: accuracy against confidence, before and after calibration. The "
+            "closer a line is to the diagonal, the more the confidence means what it says."
+        ),
+        "report_not_digit": "Not a digit",
+        "report_not_digit_caption": (
+            "The digit detector answers \u201cnot a digit\u201d below a score of {threshold}, "
+            "set so that at least 99% of real held-out digits are accepted."
+        ),
+        "report_real_digits": "Real digits the model never trained on",
+        "report_source": "Digits",
+        "report_accepted": "Accepted as digits",
+        "report_right_among": "Read right among those",
+        "report_source_mnist_test": "MNIST test digits",
+        "report_source_pendigits_strokes": "Unseen pen writers, strokes",
+        "report_source_pendigits_image": "Unseen pen writers, images",
+        "report_rejected_caption": "Drawings that are not digits, refused",
+        "report_drawing_kind": "Kind of drawing",
+        "report_rejected": "Refused",
+        "report_kind_letters": "Letters",
+        "report_kind_words": "Words",
+        "report_kind_symbols": "Symbols",
+        "report_kind_font_glyphs": "Printed letters and signs",
+        "report_kind_scribbles": "Scribbles",
+        "report_kind_shapes": "Shapes",
+        "report_kind_crossings": "Crossings",
+        "report_kind_overlapping_digits": "Digits drawn over each other",
+        "report_kind_half_digits": "Half digits",
+        "report_kind_dots": "Dots",
+        "report_kind_lines": "Lines",
+        "report_tradeoff_alt": (
+            "Trade-off curve: the share of real digits accepted against the share of non-digits "
+            "refused, as the detector's threshold moves."
+        ),
+        "report_numbers": "Whole numbers",
+        "report_numbers_caption": (
+            "Numbers of 2 to 6 digits written with unseen pen writers' digits, read the way "
+            "the number mode reads them."
+        ),
+        "report_spacing": "Gap between digits",
+        "report_path": "Sent as",
+        "report_numbers_right": "Numbers entirely right",
+        "report_digits_right": "Digits right",
+        "report_spacing_clear": "Clear",
+        "report_spacing_close": "Close",
+        "report_spacing_touching": "Touching",
+        "report_path_strokes": "Strokes",
+        "report_path_image": "Image",
+        "report_scans": "Scanned digits (simulated low-resolution scans)",
+        "report_scans_mnist": "Error on scanned MNIST test digits",
+        "report_scans_pendigits": "Error on scanned pen writers' digits",
         "not_digit": "That doesn't look like a digit.",
         "best_guess": "The network's best guess: {digit} ({percent})",
         "announce_not_digit": (
@@ -510,6 +567,60 @@ UI_STRINGS: Final[dict[str, dict[str, str]]] = {
         "report_gallery_caption": "每张图是一个测试数字；下面是真实数字、模型的答案和它的把握。",
         "report_gallery_item": "真实 {label}，答成 {answer}（{percent}）",
         "report_gallery_missing": "还没有图集：请运行 python -m training report。",
+        "report_honest": "诚实的回答",
+        "report_calibration": "名副其实的置信度",
+        "report_calibration_caption": (
+            "温度 {t}：在 MNIST 测试数字和未见过的书写者上，"
+            "期望校准误差从 {raw} 降到 {calibrated}。"
+        ),
+        "report_reliability_alt": (
+            "可靠性图：校准前后的准确率与置信度。曲线越接近对角线，置信度越名副其实。"
+        ),
+        "report_not_digit": "不是数字",
+        "report_not_digit_caption": (
+            "数字检测器的得分低于 {threshold} 时回答\u201c不是数字\u201d；"
+            "这个阈值保证至少 99% 的真实数字被接受。"
+        ),
+        "report_real_digits": "模型从未训练过的真实数字",
+        "report_source": "数字",
+        "report_accepted": "被当作数字接受",
+        "report_right_among": "其中认对的",
+        "report_source_mnist_test": "MNIST 测试数字",
+        "report_source_pendigits_strokes": "未见过的书写者（笔画）",
+        "report_source_pendigits_image": "未见过的书写者（图片）",
+        "report_rejected_caption": "不是数字的图形被拒绝的比例",
+        "report_drawing_kind": "图形种类",
+        "report_rejected": "被拒绝",
+        "report_kind_letters": "字母",
+        "report_kind_words": "单词",
+        "report_kind_symbols": "符号",
+        "report_kind_font_glyphs": "印刷的字母和符号",
+        "report_kind_scribbles": "涂鸦",
+        "report_kind_shapes": "形状",
+        "report_kind_crossings": "交叉线",
+        "report_kind_overlapping_digits": "叠在一起的数字",
+        "report_kind_half_digits": "半个数字",
+        "report_kind_dots": "点",
+        "report_kind_lines": "线",
+        "report_tradeoff_alt": (
+            "权衡曲线：检测器阈值变化时，真实数字被接受的比例与非数字被拒绝的比例。"
+        ),
+        "report_numbers": "多位数",
+        "report_numbers_caption": (
+            "用未见过的书写者的数字组成的 2 到 6 位数，按多位数模式的方法识别。"
+        ),
+        "report_spacing": "数字间距",
+        "report_path": "发送方式",
+        "report_numbers_right": "完全认对的数",
+        "report_digits_right": "认对的数字",
+        "report_spacing_clear": "分开",
+        "report_spacing_close": "靠近",
+        "report_spacing_touching": "相连",
+        "report_path_strokes": "笔画",
+        "report_path_image": "图片",
+        "report_scans": "扫描的数字（模拟低分辨率扫描）",
+        "report_scans_mnist": "扫描的 MNIST 测试数字的错误率",
+        "report_scans_pendigits": "扫描的书写者数字的错误率",
         "not_digit": "这看起来不像数字。",
         "best_guess": "网络的最佳猜测：{digit}（{percent}）",
         "announce_not_digit": "这看起来不像数字。网络的最佳猜测：{digit}，{percent}",

@@ -268,6 +268,7 @@ def test_report_page_shows_curves_confusion_and_gallery(
     assert images and all(width == 28 for width in images)
     rows = page.eval_on_selector_all("#layers-table tbody tr", "rows => rows.length")
     assert rows == len(card["layers"])
+    assert_honesty_section(page, card)
     assert_clean(page, record, live_server)
     chinese, chinese_record = open_at(f"/report/{name}?lang=zh-CN", **PHONE)
     assert chinese.get_attribute("html", "lang") == "zh-CN"
@@ -277,6 +278,31 @@ def test_report_page_shows_curves_confusion_and_gallery(
         screenshot(page, "report")
         projector, _ = open_at(f"/report/{name}", **PROJECTOR)
         screenshot(projector, "report-projector")
+
+
+def assert_honesty_section(page: Page, card: dict) -> None:
+    """The report's honest answers: the card's calibration and verdict figures as shown, the
+    stored reliability diagram and trade-off curve loaded, every kind of non-digit listed."""
+    figures = page.eval_on_selector_all(
+        "#honesty img", "imgs => imgs.map(i => [i.id, i.complete && i.naturalWidth > 0])"
+    )
+    assert figures == [["reliability", True], ["tradeoff", True]]
+    ece = card["calibration"]["ece_calibrated"]
+    assert f"{ece * 100:.1f}%" in (page.text_content("#honesty") or "")
+    real = card["evaluation"]["honesty"]["real_digits"]
+    shown = page.eval_on_selector_all(
+        "#real-digits-table tbody tr", "rows => rows.map(r => r.cells[1].textContent.trim())"
+    )
+    expected = ["mnist_test", "pendigits_strokes", "pendigits_image"]
+    assert shown == [f"{real[source]['accepted'] * 100:.1f}%" for source in expected]
+    assert page.eval_on_selector_all("#rejected-table tbody tr", "rows => rows.length") == 11
+    numbers = card["evaluation"]["numbers"]["results"]
+    cells = page.eval_on_selector_all(
+        "#numbers-table tbody tr", "rows => rows.map(r => r.cells[2].textContent.trim())"
+    )
+    assert cells == [
+        f"{paths[path]['numbers_right'] * 100:.1f}%" for paths in numbers.values() for path in paths
+    ]
 
 
 def test_report_of_an_unknown_model_is_the_apis_404(live_server: str) -> None:

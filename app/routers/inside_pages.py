@@ -1,12 +1,14 @@
 """GET /compare (every model on one drawing) and /report/{name} (a model's card, for the eye).
 
 The report is drawn on the server from what training stored beside the model: card.json
-(layers, curves, confusion matrix, scores, how it was trained) and mistakes.json (the gallery
-of wrong test digits, training.report). Nothing is computed per request but the layout: the
-curves become an SVG, the confusion matrix a table shaded by CSS classes (the page's CSP
-forbids inline styles).
+(layers, curves, confusion matrix, scores, how it was trained, calibration and honesty figures),
+mistakes.json (the gallery of wrong test digits, training.report), reliability.png and the digit
+detector's card and tradeoff.png (python -m training honest). Nothing is computed per request
+but the layout: the curves become an SVG, the confusion matrix a table shaded by CSS classes
+(the page's CSP forbids inline styles), the stored figures data: URLs.
 """
 
+import base64
 import json
 import math
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from app import honesty
 from app.dependencies import loaded_registry
 from app.inference import Model, card_value
 from app.routers.pages import LIVE_PREDICT_INTERVAL_MS, app_path, render_page
@@ -22,6 +25,9 @@ from app.routers.pages import LIVE_PREDICT_INTERVAL_MS, app_path, render_page
 router = APIRouter(tags=["pages"])
 COMPARE_KEYS = ("confidence", "error_unreachable", "error_http")
 MISTAKES_FILE = "mistakes.json"
+RELIABILITY_FILE = "reliability.png"
+TRADEOFF_FILE = "tradeoff.png"
+REAL_SOURCES = ("mnist_test", "pendigits_strokes", "pendigits_image")
 SHADES = 6  # confusion cells: shade-0 (none) .. shade-5 (most), on a log scale
 CHART = {"width": 640, "height": 280, "left": 56, "right": 16, "top": 16, "bottom": 44}
 
@@ -47,7 +53,10 @@ def compare_page(request: Request) -> HTMLResponse:
 def report_page(request: Request, name: str) -> HTMLResponse:
     """A model's report; an unknown name is the API's 404 unknown_model."""
     model = loaded_registry(request).get(name)
-    return render_page(request, "report.html", report_context(model))
+    detector = honesty.detector_in(request.app.state.settings.model_dir)
+    context = report_context(model)
+    context["honesty"] = honesty_context(model, detector)
+    return render_page(request, "report.html", context)
 
 
 def report_context(model: Model) -> dict[str, Any]:
@@ -149,3 +158,39 @@ def gallery(folder: Path | None) -> dict[str, Any] | None:
         return json.loads((Path(folder) / MISTAKES_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+def png_data_url(path: Path) -> str | None:
+    """A stored figure as a data: URL (the CSP allows no other origin), None when it is missing."""
+    try:
+        return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+    except OSError:
+        return None
+
+
+def honesty_context(model: Model, detector: honesty.Detector | None) -> dict[str, Any]:
+    """Calibration, "not a digit", whole numbers and scans, as python -m training honest and
+    numbers-eval stored them in the cards; missing figures stay None (shown as not measured)."""
+    card = model.card
+    measured = card_value(card, "evaluation", "honesty") or {}
+    real = measured.get("real_digits") or {}
+    folder = getattr(model, "folder", None)
+    detector_card = detector.card if detector is not None else {}
+    rejected = card_value(detector_card, "evaluation", "non_digits_rejected") or {}
+    numbers = card_value(card, "evaluation", "numbers", "results") or {}
+    return {
+        "calibration": card.get("calibration") or {},
+        "reliability": png_data_url(Path(folder) / RELIABILITY_FILE) if folder else None,
+        "threshold": detector.threshold if detector is not None else None,
+        "real_digits": [(source, real.get(source) or {}) for source in REAL_SOURCES],
+        "rejected": list(rejected.items()),
+        "tradeoff": png_data_url(detector.folder / TRADEOFF_FILE)
+        if detector is not None and detector.folder is not None
+        else None,
+        "numbers": [
+            (spacing, path, figures)
+            for spacing, paths in numbers.items()
+            for path, figures in paths.items()
+        ],
+        "scan_error": measured.get("scan_error") or {},
+    }
