@@ -7,14 +7,13 @@ import keras
 import numpy as np
 import pytest
 
+from app.inference import model_folders
 from training.data import file_sha256
 from training.export import tflite_predict
 
 STORE = Path(__file__).resolve().parent.parent / "model_store"
-# Folders starting with "_" (the digit detector) are not classifiers; the registry skips them too.
-MODELS = sorted(
-    card.parent.name for card in STORE.glob("*/card.json") if not card.parent.name.startswith("_")
-)
+# The served models, as the registry finds them (not the digit detector, a "_" folder).
+MODELS = [folder.name for folder in model_folders(STORE)]
 INPUT_SPEC = {
     "shape": [28, 28],
     "dtype": "float32",

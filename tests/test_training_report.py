@@ -7,14 +7,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from app.inference import model_folders
 from tests.conftest import REPO_ROOT
 from training.report import MISTAKES_JSON, MISTAKES_PNG, mistakes, write_mistakes
 
 STORE = REPO_ROOT / "model_store"
-# Served models only: "_" folders (the digit detector) are no model of the registry or a report.
-MODELS = sorted(
-    card.parent.name for card in STORE.glob("*/card.json") if not card.parent.name.startswith("_")
-)
+# The served models, as the registry finds them (not the digit detector, a "_" folder).
+MODELS = [folder.name for folder in model_folders(STORE)]
 
 
 def test_gallery_lists_the_most_confident_mistakes_first(tmp_path: Path) -> None:
