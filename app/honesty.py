@@ -117,6 +117,12 @@ def calibrate(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     return weights / weights.sum(axis=-1, keepdims=True)
 
 
+def served(raw: np.ndarray, model: Model) -> np.ndarray:
+    """What clients are shown of a model's (n, 10) or (10,) probabilities: calibrated with the
+    temperature of its card."""
+    return calibrate(raw, temperature(model))
+
+
 def digit_scores(
     digit_images: Sequence[np.ndarray], probabilities: np.ndarray, model_dir: Path
 ) -> np.ndarray:
@@ -138,3 +144,17 @@ def judge(digit_image: np.ndarray, probabilities: np.ndarray, model_dir: Path) -
     score = float(digit_scores([digit_image], probabilities[np.newaxis], model_dir)[0])
     score = round(score, 4)  # what the client sees is what is compared
     return {"is_digit": score >= threshold_for(model_dir), "digit_score": score}
+
+
+def digit_answer(
+    digit_image: np.ndarray, probabilities: np.ndarray, model_dir: Path
+) -> dict[str, Any]:
+    """``{"digit", "confidence", "probabilities", "is_digit", "digit_score"}``: the answer about one
+    model input, from its served probabilities, as /predict and each digit of a number give it."""
+    digit = int(probabilities.argmax())
+    return {
+        "digit": digit,
+        "confidence": float(probabilities[digit]),
+        "probabilities": probabilities.tolist(),
+        **judge(digit_image, probabilities, model_dir),
+    }

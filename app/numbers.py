@@ -570,17 +570,10 @@ def read_digits(
     """Every digit through the model in one batch: its answer, its verdict as /predict gives it
     (calibrated probabilities, is_digit and digit_score from app.honesty) and its box."""
     raw = model.predict(np.stack([part.image for part in parts]) * 255.0)
-    probabilities = honesty.calibrate(raw, honesty.temperature(model))
-    digits = []
-    for part, row in zip(parts, probabilities, strict=True):
-        digit = int(row.argmax())
-        digits.append(
-            {
-                "digit": digit,
-                "confidence": float(row[digit]),
-                "probabilities": row.tolist(),
-                **honesty.judge(part.image, row, model_dir),
-                "box": [round(value, 2) for value in part.box],
-            }
-        )
-    return digits
+    return [
+        {
+            **honesty.digit_answer(part.image, row, model_dir),
+            "box": [round(value, 2) for value in part.box],
+        }
+        for part, row in zip(parts, honesty.served(raw, model), strict=True)
+    ]

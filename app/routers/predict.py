@@ -56,8 +56,7 @@ def to_mnist(drawing: Drawing, settings: Settings) -> np.ndarray:
 def served_probabilities(digit_image: np.ndarray, model: Model) -> np.ndarray:
     """The ten probabilities a client is shown for one 28x28 model input: the model's, calibrated
     with its card's temperature (app.honesty). Whatever stores "what the model said" uses this."""
-    raw = model.predict(digit_image[np.newaxis] * 255.0)[0]
-    return honesty.calibrate(raw, honesty.temperature(model))
+    return honesty.served(model.predict(digit_image[np.newaxis] * 255.0)[0], model)
 
 
 def predict_drawing(drawing: Drawing, model: Model, settings: Settings) -> dict[str, Any]:
@@ -66,15 +65,11 @@ def predict_drawing(drawing: Drawing, model: Model, settings: Settings) -> dict[
     digit_image = to_mnist(drawing, settings)
     preprocessed = time.perf_counter()
     probabilities = served_probabilities(digit_image, model)
-    verdict = honesty.judge(digit_image, probabilities, settings.model_dir)
+    answer = honesty.digit_answer(digit_image, probabilities, settings.model_dir)
     finished = time.perf_counter()
-    digit = int(probabilities.argmax())
-    metrics.count_prediction(model.name, digit)
+    metrics.count_prediction(model.name, answer["digit"])
     return {
-        "digit": digit,
-        "confidence": float(probabilities[digit]),
-        "probabilities": probabilities.tolist(),
-        **verdict,
+        **answer,
         "model": model.name,
         "model_version": model.version,
         "input": drawing.kind,
