@@ -4,7 +4,6 @@ The server checks a card's input spec and file hashes on load and shows its accu
 the pictures. The card layout is the shared model-store contract, so build it only here.
 """
 
-import json
 import platform
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,9 +16,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from app.preprocessing import PREPROCESSING_VERSION
+from training.card_file import CARD_FILE, read_card, write_card  # noqa: F401 (re-exported)
 from training.data import file_sha256
 
-CARD_FILE = "card.json"
 CURVES_FILE = "curves.png"
 CONFUSION_FILE = "confusion.png"
 INPUT_SPEC = {
@@ -92,18 +91,6 @@ def build_card(
         "files": files,
         "pictures": {"curves": CURVES_FILE, "confusion": CONFUSION_FILE},
     }
-
-
-def write_card(card: dict[str, Any], folder: Path) -> Path:
-    """Write card.json (UTF-8, indent 2) into the model's folder."""
-    path = folder / CARD_FILE
-    path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
-
-
-def read_card(folder: Path) -> dict[str, Any]:
-    """The card of a stored model."""
-    return json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
 
 
 def plot_curves(history: dict[str, list[float]], path: Path, title: str) -> Path:

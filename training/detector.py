@@ -24,11 +24,11 @@ import argparse
 import logging
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from app.honesty import DETECTOR_FOLDER
+from training.card_file import write_card
 from training.negatives import KINDS, negative_inputs
 from training.pendigits import read_pendigits, writer_split
 
@@ -176,7 +176,7 @@ def train_detector(args: argparse.Namespace) -> int:
         "model.tflite": {**file_entry(folder / "model.tflite"), "max_abs_diff": difference},
     }
     card["versions"] = versions()
-    write_detector_card(folder, card)
+    write_card(card, folder)
     log.info("digit detector stored in %s (%.0f s training)", folder, seconds)
     return 0
 
@@ -226,14 +226,6 @@ def detector_card(args, model, positives, negatives, seconds: float, difference:
             ),
         },
     }
-
-
-def write_detector_card(folder: Path, card: dict[str, Any]) -> None:
-    import json
-
-    (folder / "card.json").write_text(
-        json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -46,6 +46,7 @@ from app.honesty import DETECTOR_FOLDER, calibrate, open_detector
 from app.inference import Model, load_model, model_folders
 from app.preprocessing import image_bytes_to_mnist
 from app.settings import Settings
+from training.card_file import read_card, write_card
 from training.negatives import KINDS, negative_inputs
 from training.pendigits import read_pendigits, writer_split
 
@@ -484,8 +485,7 @@ def command(args: argparse.Namespace) -> str:
 
 def update_cards(model_dir, models, entries, detector_scores, threshold, args) -> None:
     """Threshold and figures into the detector's card; temperature and figures into each model's."""
-    path = model_dir / DETECTOR_FOLDER / "card.json"
-    card = json.loads(path.read_text(encoding="utf-8"))
+    card = read_card(model_dir / DETECTOR_FOLDER)
     card["threshold"] = threshold
     card["evaluation"] = {
         "threshold_rule": f"highest score accepting >= {TARGET_RECALL:.0%} of each of "
@@ -505,10 +505,9 @@ def update_cards(model_dir, models, entries, detector_scores, threshold, args) -
         "tradeoff_file": "tradeoff.png",
         "command": command(args),
     }
-    path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_card(card, model_dir / DETECTOR_FOLDER)
     for model in models:
-        path = model_dir / model.name / "card.json"
-        card = json.loads(path.read_text(encoding="utf-8"))
+        card = read_card(model_dir / model.name)
         entry = entries[model.name]
         card["calibration"] = {
             "temperature": entry["temperature"],
@@ -528,7 +527,7 @@ def update_cards(model_dir, models, entries, detector_scores, threshold, args) -
             "scan_error": entry["scan_error"],
             "command": command(args),
         }
-        path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_card(card, model_dir / model.name)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -26,7 +26,6 @@ right when the number split into the right count of digits and that digit was re
 
 import argparse
 import io
-import json
 import multiprocessing
 import os
 import sys
@@ -44,6 +43,7 @@ from app.errors import InputError
 from app.inference import Model, ModelStoreError, load_model
 from app.settings import Settings
 from training.canvas import TRANSPARENT_SHARE, WHITE, random_colour, stroke_coverage
+from training.card_file import read_card, write_card
 from training.pendigits import PenDigit, PendigitsError, read_pendigits, writer_split
 
 PENDIGITS_ENV = "DIGITDRAW_PENDIGITS"
@@ -370,8 +370,7 @@ def update_cards(model_dir: Path, tallies: dict[tuple[str, str, str], Tally], ar
     for (model, spacing, path), tally in tallies.items():
         results.setdefault(model, {}).setdefault(spacing, {})[path] = tally.figures()
     for model, figures in results.items():
-        card_path = model_dir / model / "card.json"
-        card = json.loads(card_path.read_text(encoding="utf-8"))
+        card = read_card(model_dir / model)
         card.setdefault("evaluation", {})["numbers"] = {
             "data": f"pendigits writers 21-30, {args.count} numbers per spacing, 2-6 digits, "
             f"seed {args.seed} (training.numbers)",
@@ -379,4 +378,4 @@ def update_cards(model_dir: Path, tallies: dict[tuple[str, str, str], Tally], ar
             "command": "python -m training numbers-eval --pendigits pendigits-orig.tra "
             f"--count {args.count} --models {args.models} --update-cards",
         }
-        card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        write_card(card, model_dir / model)

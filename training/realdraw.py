@@ -55,6 +55,7 @@ from training.canvas import (
     canvas_png,
     random_style,
 )
+from training.card_file import CARD_FILE, read_card, write_card
 from training.pendigits import (
     HELDOUT_WRITERS,
     TRAINING_WRITERS,
@@ -371,10 +372,10 @@ def real_drawings_entry(model: Model, scores: dict, command: str) -> dict[str, A
 
 
 def update_card(card_path: Path, entry: dict[str, Any]) -> None:
-    """Set evaluation.real_drawings and leave every other key as it was."""
-    card = json.loads(card_path.read_text(encoding="utf-8"))
+    """Set evaluation.real_drawings in a card.json and leave every other key as it was."""
+    card = read_card(card_path.parent)
     card.setdefault("evaluation", {})["real_drawings"] = entry
-    card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_card(card, card_path.parent)
 
 
 # --- command line -------------------------------------------------------------------------------
@@ -536,7 +537,7 @@ def run_realdraw(args: argparse.Namespace) -> int:
     (args.out / "summary.json").write_text(json.dumps(entries, indent=2) + "\n", encoding="utf-8")
     if args.update_cards:
         for model in models:
-            update_card(Path(args.model_dir) / model.name / "card.json", entries[model.name])
+            update_card(Path(args.model_dir) / model.name / CARD_FILE, entries[model.name])
         write(f"\nUpdated evaluation.real_drawings in {len(models)} card(s).")
     digits = sum(len(part.labels) for part in slices)
     write(
