@@ -25,6 +25,7 @@ import numpy as np
 from app import honesty, preprocessing
 from app.errors import EmptyInput, TooManyDigits
 from app.inference import Model
+from app.ink_pieces import Blobs, connected_blobs, stroke_pieces
 
 MAX_DIGITS = 12  # most digits in one number: a phone number, a year, a sum; more is a drawing
 # Pieces whose horizontal extents overlap by at least this share of the narrower one are one
@@ -40,9 +41,9 @@ MAX_QUESTIONS = 48
 # A group of pieces smaller than this share of the tallest group, both ways, is a speck (a stray
 # tap, paper grain), not a digit.
 SPECK_SHARE = 0.12
-# A group of ink wider than this share of its height may be several touching digits: 99% of the
-# single digits of UCI pendigits' held-out writers are narrower than 1.3 times their height.
-SPLIT_ASPECT = 0.95
+# A group of ink wider than this share of its height may be several touching digits, and is
+# split if the model prefers the digits to the whole (0.95 kept a 1 touching a 4 as one digit).
+SPLIT_ASPECT = 0.8
 # How a candidate digit is scored when a drawing is cut into digits: the log of the model's
 # confidence, less ASPECT_COST for each unit of width over FREE_ASPECT times its height (two
 # digits read as one are wide; a single digit rarely is).
@@ -57,6 +58,7 @@ GAP_COST = 3.0
 GAP_WIDTH_COST = 10.0
 CROSSING_COST = 0.5  # each stroke a cut goes through (touching digits meet in one)
 MAX_STROKES_PER_DIGIT = 4  # pendigits writers use at most 3
+MAX_PIECES_PER_DIGIT = 8  # of the stroke-like pieces of touching ink (a 4 and a crossing: 6)
 MIN_CUT_SHARE = 0.12  # a cut-out digit is at least this share of the group's height wide
 MAX_CUT_ASPECT = 1.6  # and at most this share wide
 CUT_SPACING = 0.1  # candidate cuts at least this share of the height apart
@@ -235,6 +237,36 @@ def inner_strokes_joined(boxes: Sequence[Box]) -> list[list[int]]:
     return list(units.values())
 
 
+def runs_by_place(
+    boxes: Sequence[Box], render: Callable[[list[int]], np.ndarray], judge: Judge, longest: int
+) -> tuple[list[list[int]], float]:
+    """Pieces (strokes, or the stroke-like pieces of touching ink) grouped into digits, and
+    the groups' total score.
+
+    Digits are runs of pieces in the order of their centres left to right (a 7's crossbar and
+    a 5's flag sit inside their digit's span), at most `longest` pieces a run: the model, the
+    aspect and the gaps pick the runs. A piece inside another's box (a slashed 0, a 4's bar)
+    is never a digit of its own."""
+    units = inner_strokes_joined(boxes)
+    order = sorted(
+        range(len(units)), key=lambda u: sum(union_box([boxes[i] for i in units[u]])[::2])
+    )
+    runs = [
+        (start, end)
+        for start in range(len(order))
+        for end in range(start + 1, min(len(order), start + longest) + 1)
+    ]
+    members = {run: [i for k in range(*run) for i in units[order[k]]] for run in runs}
+    confidence = judge([render(members[run]) for run in runs])
+    scores = {
+        run: digit_score(float(value), union_box([boxes[i] for i in members[run]]))
+        - gap_cost([boxes[i] for i in members[run]])
+        for run, value in zip(runs, confidence, strict=True)
+    }
+    chosen = best_segmentation(len(order), scores)
+    return [members[run] for run in chosen], sum(scores[run] for run in chosen)
+
+
 def stroke_parts(
     strokes: object, judge: Judge, max_strokes: int = 100, max_points: int = 10_000
 ) -> list[DigitPart]:
@@ -254,27 +286,7 @@ def stroke_parts(
     def render(members: list[int]) -> np.ndarray:
         return preprocessing.strokes_to_mnist([arrays[i] for i in members])
 
-    # Digits are runs of strokes in the order of their centres left to right (a 7's crossbar
-    # and a 5's flag sit inside their digit's span): the model and the aspect pick the runs. A
-    # stroke inside another's box (a slashed 0, a 4's bar) is never a digit of its own.
-    units = inner_strokes_joined(boxes)
-    order = sorted(
-        range(len(units)), key=lambda u: sum(union_box([boxes[i] for i in units[u]])[::2])
-    )
-    runs = [
-        (start, end)
-        for start in range(len(order))
-        for end in range(start + 1, min(len(order), start + MAX_STROKES_PER_DIGIT) + 1)
-    ]
-    members = {run: [i for k in range(*run) for i in units[order[k]]] for run in runs}
-    confidence = judge([render(members[run]) for run in runs])
-    scores = {
-        run: digit_score(float(value), union_box([boxes[i] for i in members[run]]))
-        - gap_cost([boxes[i] for i in members[run]])
-        for run, value in zip(runs, confidence, strict=True)
-    }
-    chosen = [members[run] for run in best_segmentation(len(order), scores)]
-    groups = without_specks(chosen, boxes)
+    groups = without_specks(runs_by_place(boxes, render, judge, MAX_STROKES_PER_DIGIT)[0], boxes)
     check_count(len(groups))
     parts = [
         DigitPart(
@@ -287,63 +299,6 @@ def stroke_parts(
 
 
 # --- images -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Blobs:
-    """An ink map's connected blobs: a label per pixel (0 = none) and each blob's box."""
-
-    labels: np.ndarray  # int32, same shape as the ink
-    boxes: list[Box]  # blob k+1's (left, top, right, bottom), right and bottom exclusive
-
-
-def connected_blobs(mask: np.ndarray) -> Blobs:
-    """8-connected components of a boolean mask, by runs of ink along each row (no SciPy)."""
-    height, width = mask.shape
-    framed = np.zeros((height, width + 2), dtype=np.int8)
-    framed[:, 1:-1] = mask
-    steps = np.diff(framed, axis=1)
-    rows, starts = np.nonzero(steps == 1)
-    ends = np.nonzero(steps == -1)[1]  # same rows, same order: every run starts and ends
-    parent = list(range(len(rows)))
-
-    def root(run: int) -> int:
-        while parent[run] != run:
-            parent[run] = parent[parent[run]]
-            run = parent[run]
-        return run
-
-    row_starts = np.searchsorted(rows, np.arange(height + 1))
-    for row in range(1, height):
-        above, above_end = int(row_starts[row - 1]), int(row_starts[row])
-        here, here_end = above_end, int(row_starts[row + 1])
-        while above < above_end and here < here_end:
-            # Runs touch, diagonals included, when each starts no later than the other ends.
-            if starts[here] <= ends[above] and starts[above] <= ends[here]:
-                a, b = root(above), root(here)
-                if a != b:
-                    parent[max(a, b)] = min(a, b)
-            if ends[above] < ends[here]:
-                above += 1
-            else:
-                here += 1
-    roots = np.array([root(run) for run in range(len(rows))], dtype=np.int64)
-    unique, run_labels = np.unique(roots, return_inverse=True)
-    labels = np.zeros((height, width), dtype=np.int32)
-    boxes = []
-    for label in range(len(unique)):
-        members = np.flatnonzero(run_labels == label)
-        for run in members:
-            labels[rows[run], starts[run] : ends[run]] = label + 1
-        boxes.append(
-            (
-                float(starts[members].min()),
-                float(rows[members].min()),
-                float(ends[members].max()),
-                float(rows[members].max() + 1),
-            )
-        )
-    return Blobs(labels, boxes)
 
 
 def main_blobs(boxes: list[Box]) -> list[int]:
@@ -446,17 +401,15 @@ def cheapest_path(ink: np.ndarray, centre: int, reach: int) -> tuple[np.ndarray,
     return path + low, crossings
 
 
-def split_touching(parts: InkParts, members: list[int], judge: Judge) -> list[tuple[Bounds, Box]]:
-    """The digits in one group of blobs, as (cuts, box): where touching digits are cut.
+def cut_apart(parts: InkParts, members: list[int], judge: Judge) -> list[DigitPart]:
+    """The digits in one wide group of blobs, where touching digits are cut apart.
 
     Candidate cuts are the cheapest paths down through the ink near the columns of least ink;
     the cut-outs between them are scored by the model, their aspect and the strokes the cuts go
     through, and the best chain of cut-outs across the group wins (maybe the whole group)."""
     whole_box = parts.box_of(members)
     left, top, right, bottom = (int(v) for v in whole_box)
-    width, height = right - left, bottom - top
-    if width <= SPLIT_ASPECT * height:
-        return [(None, whole_box)]
+    height = bottom - top
     piece = parts.cut_out(members)
     offset_top, offset_left, _ = parts.own_mask(members, None, HALO)
     inside = piece[top - offset_top : bottom - offset_top, left - offset_left : right - offset_left]
@@ -494,8 +447,57 @@ def split_touching(parts: InkParts, members: list[int], judge: Judge) -> list[tu
     }
     box_of_run = dict(zip(runs, boxes, strict=True))
     return [
-        ((cuts[a], cuts[b]), box_of_run[a, b]) for a, b in best_segmentation(len(cuts) - 1, scores)
+        DigitPart(box_of_run[a, b], parts.model_input(members, (cuts[a], cuts[b])))
+        for a, b in best_segmentation(len(cuts) - 1, scores)
     ]
+
+
+def pieced_apart(parts: InkParts, members: list[int], judge: Judge) -> list[DigitPart] | None:
+    """The digits in one wide group of blobs, its ink cut into stroke-like pieces at the
+    junctions of its skeleton (app.ink_pieces) and grouped into digits as strokes are; None
+    when the ink has too many pieces for that."""
+    top, left, near = parts.own_mask(members, None, HALO)
+    height, width = near.shape
+    ink = parts.ink[top : top + height, left : left + width] * near
+    labels = parts.blobs.labels[top : top + height, left : left + width]
+    own = np.isin(labels, np.asarray(members) + 1)
+    peak = max(float(ink.max()), 1e-9)
+    pieces = stroke_pieces(own, preprocessing.stroke_width(ink.astype(np.float32) / peak))
+    if pieces is None:
+        return None
+
+    def cut_out(group: list[int]) -> np.ndarray:
+        chosen = np.isin(pieces.labels, np.asarray(group) + 1).astype(np.uint8)
+        return ink * (preprocessing.square_filter(chosen, HALO, np.maximum) > 0)
+
+    def render(group: list[int]) -> np.ndarray:
+        return preprocessing.ink_to_mnist(cut_out(group))
+
+    groups, _ = runs_by_place(pieces.boxes, render, judge, MAX_PIECES_PER_DIGIT)
+    found = []
+    for group in without_specks(groups, pieces.boxes):
+        box_left, box_top, box_right, box_bottom = union_box([pieces.boxes[i] for i in group])
+        box = (box_left + left, box_top + top, box_right + left, box_bottom + top)
+        found.append(DigitPart(box, render(group)))
+    return found
+
+
+def touching_digits(parts: InkParts, members: list[int], judge: Judge) -> list[DigitPart]:
+    """The digits in one group of blobs: the group itself when it is no wider than one digit,
+    otherwise the better of two ways apart, by the model's judgement of the digits each gives:
+    cut between digits that meet side by side, or pieced along the strokes of digits that
+    reach over or under each other (a 7's bar over the next digit)."""
+    box = parts.box_of(members)
+    if box[2] - box[0] <= SPLIT_ASPECT * (box[3] - box[1]):
+        return [DigitPart(box, parts.model_input(members))]
+    ways = [cut_apart(parts, members, judge)]
+    pieced = pieced_apart(parts, members, judge)
+    if pieced:
+        ways.append(pieced)
+    everything = [digit for way in ways for digit in way]
+    confidence = iter(judge([digit.image for digit in everything]).tolist())
+    totals = [sum(digit_score(next(confidence), digit.box) for digit in way) for way in ways]
+    return ways[int(np.argmax(totals))]
 
 
 def ink_parts(ink: np.ndarray, judge: Judge) -> list[DigitPart]:
@@ -529,10 +531,10 @@ def ink_parts(ink: np.ndarray, judge: Judge) -> list[DigitPart]:
     check_count(len(groups))
     digits = []
     for group in groups:
-        for bounds, box in split_touching(parts, group, judge):
+        for digit in touching_digits(parts, group, judge):
             check_count(len(digits) + 1)
-            in_input = tuple(float(v) / scale for v in box)
-            digits.append(DigitPart(in_input, parts.model_input(group, bounds)))  # type: ignore[arg-type]
+            in_input = tuple(float(v) / scale for v in digit.box)
+            digits.append(DigitPart(in_input, digit.image))  # type: ignore[arg-type]
     return left_to_right(digits)
 
 

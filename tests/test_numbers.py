@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app import numbers
+from app import ink_pieces, numbers
 from app.inference import load_model
 from app.settings import Settings
 from training.numbers import evaluate
@@ -30,7 +30,7 @@ def test_connected_blobs_joins_diagonal_neighbours_and_keeps_apart_the_rest() ->
     mask[0, 0] = mask[1, 1] = mask[2, 2] = True  # one diagonal line
     mask[0:4, 5] = True  # a bar
     mask[5, 7:9] = True  # a dash
-    blobs = numbers.connected_blobs(mask)
+    blobs = ink_pieces.connected_blobs(mask)
     assert sorted(blobs.boxes) == [(0.0, 0.0, 3.0, 3.0), (5.0, 0.0, 6.0, 4.0), (7.0, 5.0, 9.0, 6.0)]
     assert set(np.unique(blobs.labels)) == {0, 1, 2, 3}
     assert (blobs.labels > 0).sum() == mask.sum()

@@ -1,0 +1,181 @@
+"""Pieces of an ink map: its connected blobs, and stroke-like pieces cut from its skeleton.
+
+Blobs part digits that do not touch. Digits that touch are one blob; where they meet, though,
+one digit's stroke runs into the other's (a 7's bar into the next digit's stem), which makes a
+junction in the ink's skeleton (its one-pixel-wide centre line). Cut at its junctions, the
+skeleton falls into branches that are each part of one digit's stroke, as pen strokes are, and
+every ink pixel goes to the nearest branch: app.numbers then groups them as it groups strokes.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from app import preprocessing
+
+Box = tuple[float, float, float, float]  # left, top, right, bottom; right and bottom exclusive
+
+# The skeleton is traced on the ink scaled so that strokes are about this many pixels wide:
+# thick ink thins in a few passes, and a thin line gains no spurs from pixel noise.
+SKELETON_STROKE = 5.0
+SKELETON_HEIGHT = 100  # and at most this many pixels high: each digit ends as 20x20 anyway
+MAX_PIECES = 40  # more branches than this is not a row of digits (a scribble): not cut up
+# The eight neighbours of a pixel, clockwise from the one above: (row, column) offsets.
+AROUND = ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))
+
+
+@dataclass(frozen=True)
+class Blobs:
+    """An ink map's pieces: a label per pixel (0 = none) and each piece's box."""
+
+    labels: np.ndarray  # int32, same shape as the ink; piece k has label k + 1
+    boxes: list[Box]
+
+
+def connected_blobs(mask: np.ndarray) -> Blobs:
+    """8-connected components of a boolean mask, by runs of ink along each row (no SciPy)."""
+    height, width = mask.shape
+    framed = np.zeros((height, width + 2), dtype=np.int8)
+    framed[:, 1:-1] = mask
+    steps = np.diff(framed, axis=1)
+    rows, starts = np.nonzero(steps == 1)
+    ends = np.nonzero(steps == -1)[1]  # same rows, same order: every run starts and ends
+    parent = list(range(len(rows)))
+
+    def root(run: int) -> int:
+        while parent[run] != run:
+            parent[run] = parent[parent[run]]
+            run = parent[run]
+        return run
+
+    row_starts = np.searchsorted(rows, np.arange(height + 1))
+    for row in range(1, height):
+        above, above_end = int(row_starts[row - 1]), int(row_starts[row])
+        here, here_end = above_end, int(row_starts[row + 1])
+        while above < above_end and here < here_end:
+            # Runs touch, diagonals included, when each starts no later than the other ends.
+            if starts[here] <= ends[above] and starts[above] <= ends[here]:
+                a, b = root(above), root(here)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+            if ends[above] < ends[here]:
+                above += 1
+            else:
+                here += 1
+    roots = np.array([root(run) for run in range(len(rows))], dtype=np.int64)
+    unique, run_labels = np.unique(roots, return_inverse=True)
+    labels = np.zeros((height, width), dtype=np.int32)
+    boxes = []
+    for label in range(len(unique)):
+        members = np.flatnonzero(run_labels == label)
+        for run in members:
+            labels[rows[run], starts[run] : ends[run]] = label + 1
+        boxes.append(
+            (
+                float(starts[members].min()),
+                float(rows[members].min()),
+                float(ends[members].max()),
+                float(rows[members].max() + 1),
+            )
+        )
+    return Blobs(labels, boxes)
+
+
+def neighbours(mask: np.ndarray) -> list[np.ndarray]:
+    """Each pixel's eight neighbours (AROUND's order) as 0/1 arrays; outside counts as 0."""
+    framed = np.pad(mask.astype(np.uint8), 1)
+    height, width = mask.shape
+    return [framed[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width] for dy, dx in AROUND]
+
+
+def branchings(around: list[np.ndarray]) -> np.ndarray:
+    """How many separate runs of set neighbours each pixel has, going round it once."""
+    ring = [*around, around[0]]
+    return sum((ring[i] == 0) & (ring[i + 1] == 1) for i in range(8)).astype(np.uint8)
+
+
+def thin(mask: np.ndarray) -> np.ndarray:
+    """The mask's skeleton, one pixel wide and connected as the mask is (Zhang and Suen's
+    thinning, 1984: peel border pixels whose removal breaks nothing, in two alternating
+    passes, until none is left to peel)."""
+    skeleton = mask.astype(bool).copy()
+    while True:
+        peeled = False
+        for second_pass in (False, True):
+            around = neighbours(skeleton)
+            up, _, right, _, down, _, left, _ = around
+            count = sum(around)
+            if second_pass:
+                open_side = (up * right * left == 0) & (up * down * left == 0)
+            else:
+                open_side = (up * right * down == 0) & (right * down * left == 0)
+            removable = (
+                skeleton & (count >= 2) & (count <= 6) & (branchings(around) == 1) & open_side
+            )
+            if removable.any():
+                skeleton &= ~removable
+                peeled = True
+        if not peeled:
+            return skeleton
+
+
+def grow(labels: np.ndarray, mask: np.ndarray, steps: int) -> np.ndarray:
+    """Labels spread one pixel a step (at most `steps`) over the unlabelled pixels of the
+    mask, each taking the label of (about) the nearest labelled pixel."""
+    labels = np.where(mask, labels, 0)
+    for _ in range(steps):
+        spread = preprocessing.square_filter(labels, 1, np.maximum)
+        reached = mask & (labels == 0) & (spread > 0)
+        if not reached.any():
+            break
+        labels[reached] = spread[reached]
+    unreached = mask & (labels == 0)  # ink with no branch of its own (a dot): pieces too
+    if unreached.any():
+        labels[unreached] = connected_blobs(unreached).labels[unreached] + labels.max()
+    return labels
+
+
+def numbered(labels: np.ndarray) -> Blobs:
+    """The labels renumbered 1..n with no label left unused, and each piece's box."""
+    present = np.unique(labels[labels > 0])
+    renumber = np.zeros(int(labels.max()) + 1, dtype=np.int32)
+    renumber[present] = np.arange(1, len(present) + 1)
+    labels = renumber[labels]
+    boxes = []
+    for label in range(1, len(present) + 1):
+        rows, columns = np.nonzero(labels == label)
+        boxes.append(
+            (
+                float(columns.min()),
+                float(rows.min()),
+                float(columns.max() + 1),
+                float(rows.max() + 1),
+            )
+        )
+    return Blobs(labels, boxes)
+
+
+def stroke_pieces(mask: np.ndarray, stroke: float) -> Blobs | None:
+    """The ink cut into stroke-like pieces (see the module's description); `stroke` is its
+    stroke width in pixels. None when that gives more than MAX_PIECES pieces."""
+    height, width = mask.shape
+    scale = max(1.0, stroke / SKELETON_STROKE, height / SKELETON_HEIGHT)
+    small_height, small_width = max(1, round(height / scale)), max(1, round(width / scale))
+    small = mask
+    if scale > 1.0:
+        # A stroke thinner than a small pixel still leaves its trace (half its share of one).
+        coverage = preprocessing.resize(mask.astype(np.float32), small_height, small_width)
+        small = coverage >= 0.5 * min(1.0, stroke / scale)
+    skeleton = thin(small)
+    junctions = skeleton & (branchings(neighbours(skeleton)) >= 3)
+    near_junction = preprocessing.square_filter(junctions.astype(np.uint8), 1, np.maximum) > 0
+    branches = connected_blobs(skeleton & ~near_junction)
+    if len(branches.boxes) > MAX_PIECES:
+        return None
+    labels = grow(branches.labels, small, sum(small.shape))
+    # Back to the ink's own pixels: each takes its small pixel's piece, the edges re-grown.
+    rows = np.minimum(np.arange(height) * small_height // height, small_height - 1)
+    columns = np.minimum(np.arange(width) * small_width // width, small_width - 1)
+    pieces = numbered(grow(labels[rows][:, columns], mask, math.ceil(scale) + 1))
+    return pieces if len(pieces.boxes) <= MAX_PIECES else None
