@@ -58,6 +58,7 @@ GAP_COST = 3.0
 GAP_WIDTH_COST = 10.0
 CROSSING_COST = 0.5  # each stroke a cut goes through (touching digits meet in one)
 MAX_STROKES_PER_DIGIT = 4  # pendigits writers use at most 3
+PIECED_COST = 0.5  # the pieces are the second choice: they may cut a wide digit in two
 MAX_PIECES_PER_DIGIT = 8  # of the stroke-like pieces of touching ink (a 4 and a crossing: 6)
 MIN_CUT_SHARE = 0.12  # a cut-out digit is at least this share of the group's height wide
 MAX_CUT_ASPECT = 1.6  # and at most this share wide
@@ -497,6 +498,7 @@ def touching_digits(parts: InkParts, members: list[int], judge: Judge) -> list[D
     everything = [digit for way in ways for digit in way]
     confidence = iter(judge([digit.image for digit in everything]).tolist())
     totals = [sum(digit_score(next(confidence), digit.box) for digit in way) for way in ways]
+    totals[1:] = [total - PIECED_COST for total in totals[1:]]
     return ways[int(np.argmax(totals))]
 
 

@@ -25,14 +25,14 @@ def test_a_bar_running_into_a_stem_is_cut_where_they_meet() -> None:
     # A 7's bar running into the next digit's stem: a T-junction; the bar, the stem above the
     # junction and the stem below it are pieces of their own, and every ink pixel has a piece.
     mask = np.zeros((60, 60), dtype=bool)
-    thick_line(mask, slice(10, 15), slice(5, 40))  # the bar, ending in the stem
+    thick_line(mask, slice(10, 15), slice(16, 40))  # the bar, ending in the stem
     thick_line(mask, slice(2, 58), slice(36, 41))  # the stem
     pieces = ink_pieces.stroke_pieces(mask, stroke=5.0)
     assert pieces is not None
     assert len(pieces.boxes) == 3
     assert np.array_equal(pieces.labels > 0, mask)
     bar = next(box for box in pieces.boxes if box[2] - box[0] > 20)
-    assert bar[0] == 5.0 and bar[2] <= 40.0 and bar[3] - bar[1] <= 8
+    assert bar[0] == 16.0 and bar[2] <= 40.0 and bar[3] - bar[1] <= 8
     stems = [box for box in pieces.boxes if box is not bar]
     assert all(box[0] >= 34 for box in stems)
     assert sorted(box[1] for box in stems)[0] == 2.0 and max(box[3] for box in stems) == 58.0
@@ -42,10 +42,24 @@ def test_a_bent_stroke_without_a_junction_stays_one_piece_at_any_thickness() -> 
     for thickness in (3, 8, 20):
         mask = np.zeros((200, 200), dtype=bool)
         thick_line(mask, slice(20, 180), slice(20, 20 + thickness))  # an L
-        thick_line(mask, slice(180 - thickness, 180), slice(20, 150))
+        thick_line(mask, slice(180 - thickness, 180), slice(20, 80))
         pieces = ink_pieces.stroke_pieces(mask, stroke=float(thickness))
         assert pieces is not None and len(pieces.boxes) == 1, thickness
         assert np.array_equal(pieces.labels > 0, mask)
+
+
+def test_a_stroke_far_wider_than_high_is_cut_into_narrower_pieces() -> None:
+    # Digits that meet end to end make one branch with no junction: a branch is never wider
+    # than BRANCH_WIDTH of the ink's height.
+    mask = np.zeros((100, 300), dtype=bool)
+    thick_line(mask, slice(0, 100), slice(10, 15))  # a stem, so that the ink is 100 high
+    thick_line(mask, slice(90, 95), slice(15, 290))  # and a long foot from its bottom
+    pieces = ink_pieces.stroke_pieces(mask, stroke=5.0)
+    assert pieces is not None
+    widths = [right - left for left, _, right, _ in pieces.boxes]
+    assert len(pieces.boxes) >= 275 / (ink_pieces.BRANCH_WIDTH * 100)
+    assert max(widths) <= ink_pieces.BRANCH_WIDTH * 100 + 5  # a stroke's width of slack
+    assert np.array_equal(pieces.labels > 0, mask)
 
 
 def test_a_scribble_of_too_many_branches_is_not_cut_up() -> None:
