@@ -8,8 +8,10 @@ grouped by where they are, never by when they were drawn:
   digit; the runs chosen maximise the model's log confidence in each, less costs for a run too
   wide for one digit and for columns inside a run that none of its strokes covers;
 - an image's connected blobs of ink are one digit when they overlap left to right (the model
-  settles doubtful overlaps), and a group far wider than a digit (neighbouring digits that touch)
-  is cut along the cheapest paths down through its ink, the chain of cut-outs scored the same way.
+  settles doubtful overlaps), and a group wider than a digit (neighbouring digits that touch) is
+  read two ways, the better kept: cut along the cheapest paths down through its ink, the chain
+  of cut-outs scored the same way; or cut into stroke-like pieces at the junctions of its
+  skeleton (app.ink_pieces), grouped into digits as strokes are.
 
 Each digit then becomes a 28x28 through app.preprocessing (strokes_to_mnist, ink_to_mnist), the
 one home of MNIST preparation, and every digit goes through the model in one batch.

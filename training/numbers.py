@@ -176,6 +176,14 @@ def draw_number(number: WrittenNumber, seed: int, index: int) -> bytes:
     return buffer.getvalue()
 
 
+def widened(number: WrittenNumber, stretch: float) -> WrittenNumber:
+    """The number `stretch` times as wide, its height kept (gaps widen with the digits)."""
+    if stretch == 1.0:
+        return number
+    strokes = tuple(points * [stretch, 1.0] for points in number.strokes)
+    return WrittenNumber(number.text, strokes, number.spacing, number.brush)
+
+
 def written_numbers(
     heldout: Sequence[PenDigit], spacing: str, count: int, seed: int
 ) -> list[WrittenNumber]:
@@ -250,13 +258,14 @@ def evaluate(
     spacings: Sequence[str] = SPACINGS,
     mistakes: list | None = None,
     model_dir: Path | None = None,
+    stretch: float = 1.0,
 ) -> dict[tuple[str, str, str], Tally]:
     """Tallies keyed by (model, spacing, path); `model_dir` holds the digit detector (default:
-    the server's model store)."""
+    the server's model store); `stretch` widens every number (people who write wide digits)."""
     model_dir = Settings().model_dir if model_dir is None else model_dir
     tallies: dict[tuple[str, str, str], Tally] = {}
     for spacing in spacings:
-        written = written_numbers(heldout, spacing, count, seed)
+        written = [widened(n, stretch) for n in written_numbers(heldout, spacing, count, seed)]
         jobs = [(number, seed, index) for index, number in enumerate(written)]
         if workers > 1 and len(jobs) >= 50:
             with multiprocessing.get_context("spawn").Pool(workers) as pool:
@@ -308,6 +317,12 @@ def add_numbers_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="heldout (21-30, the figures) or training (1-20, for tuning app.numbers' costs)",
     )
     parser.add_argument("--spacings", default=",".join(SPACINGS), help="comma-separated")
+    parser.add_argument(
+        "--stretch",
+        type=float,
+        default=1.0,
+        help="write every number this many times wider (wide handwriting; for tuning)",
+    )
     parser.add_argument("--show-mistakes", type=int, default=0, help="print up to N mistakes")
     parser.add_argument(
         "--update-cards", action="store_true", help="store the figures in each model's card"
@@ -340,6 +355,7 @@ def run_numbers_eval(args: argparse.Namespace) -> int:
         spacings,
         mistakes=mistakes,
         model_dir=Path(args.model_dir),
+        stretch=args.stretch,
     )
     out = sys.stdout
     out.write(
@@ -356,8 +372,11 @@ def run_numbers_eval(args: argparse.Namespace) -> int:
     for mistake in mistakes[: args.show_mistakes]:
         out.write("  {} {} {}: {} read {}\n".format(*mistake))
     if args.update_cards:
-        if args.writers != "heldout":
-            sys.stderr.write("numbers-eval: cards hold held-out figures only (--writers heldout)\n")
+        if args.writers != "heldout" or args.stretch != 1.0:
+            sys.stderr.write(
+                "numbers-eval: cards hold the held-out figures only (--writers heldout, "
+                "no --stretch)\n"
+            )
             return 2
         update_cards(Path(args.model_dir), tallies, args)
     out.write(f"({time.perf_counter() - started:.0f} s)\n")
