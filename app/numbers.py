@@ -61,7 +61,9 @@ GAP_WIDTH_COST = 10.0
 CROSSING_COST = 0.5  # each stroke a cut goes through (touching digits meet in one)
 MAX_STROKES_PER_DIGIT = 4  # pendigits writers use at most 3
 PIECED_COST = 0.5  # the pieces are the second choice: they may cut a wide digit in two
-MAX_PIECES_PER_DIGIT = 8  # of the stroke-like pieces of touching ink (a 4 and a crossing: 6)
+# Most stroke-like pieces of touching ink in one digit: an 8 cut at its crossing and into
+# strips is about 6.
+MAX_PIECES_PER_DIGIT = 8
 MIN_CUT_SHARE = 0.12  # a cut-out digit is at least this share of the group's height wide
 MAX_CUT_ASPECT = 1.6  # and at most this share wide
 CUT_SPACING = 0.1  # candidate cuts at least this share of the height apart
@@ -242,9 +244,8 @@ def inner_strokes_joined(boxes: Sequence[Box]) -> list[list[int]]:
 
 def runs_by_place(
     boxes: Sequence[Box], render: Callable[[list[int]], np.ndarray], judge: Judge, longest: int
-) -> tuple[list[list[int]], float]:
-    """Pieces (strokes, or the stroke-like pieces of touching ink) grouped into digits, and
-    the groups' total score.
+) -> list[list[int]]:
+    """Pieces (strokes, or the stroke-like pieces of touching ink) grouped into digits.
 
     Digits are runs of pieces in the order of their centres left to right (a 7's crossbar and
     a 5's flag sit inside their digit's span), at most `longest` pieces a run: the model, the
@@ -266,8 +267,7 @@ def runs_by_place(
         - gap_cost([boxes[i] for i in members[run]])
         for run, value in zip(runs, confidence, strict=True)
     }
-    chosen = best_segmentation(len(order), scores)
-    return [members[run] for run in chosen], sum(scores[run] for run in chosen)
+    return [members[run] for run in best_segmentation(len(order), scores)]
 
 
 def stroke_parts(
@@ -289,7 +289,7 @@ def stroke_parts(
     def render(members: list[int]) -> np.ndarray:
         return preprocessing.strokes_to_mnist([arrays[i] for i in members])
 
-    groups = without_specks(runs_by_place(boxes, render, judge, MAX_STROKES_PER_DIGIT)[0], boxes)
+    groups = without_specks(runs_by_place(boxes, render, judge, MAX_STROKES_PER_DIGIT), boxes)
     check_count(len(groups))
     parts = [
         DigitPart(
@@ -476,7 +476,7 @@ def pieced_apart(parts: InkParts, members: list[int], judge: Judge) -> list[Digi
     def render(group: list[int]) -> np.ndarray:
         return preprocessing.ink_to_mnist(cut_out(group))
 
-    groups, _ = runs_by_place(pieces.boxes, render, judge, MAX_PIECES_PER_DIGIT)
+    groups = runs_by_place(pieces.boxes, render, judge, MAX_PIECES_PER_DIGIT)
     found = []
     for group in without_specks(groups, pieces.boxes):
         box_left, box_top, box_right, box_bottom = union_box([pieces.boxes[i] for i in group])
