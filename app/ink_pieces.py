@@ -3,7 +3,8 @@
 Blobs part digits that do not touch. Digits that touch are one blob; where they meet, though,
 one digit's stroke runs into the other's (a 7's bar into the next digit's stem), which makes a
 junction in the ink's skeleton (its one-pixel-wide centre line). Cut at its junctions, the
-skeleton falls into branches that are each part of one digit's stroke, as pen strokes are, and
+skeleton falls into branches that are each part of one digit's stroke, as pen strokes are
+(long branches are cut into strips too: digits that meet end to end leave no junction), and
 every ink pixel goes to the nearest branch: app.numbers then groups them as it groups strokes.
 """
 
