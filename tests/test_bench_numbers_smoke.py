@@ -21,5 +21,8 @@ def test_bench_numbers_times_every_gap_and_path(
     for row in rows:
         split_p50, split_p90, one_digit_p50 = (float(value) for value in row[2:5])
         assert 0 < split_p50 <= split_p90 and one_digit_p50 > 0
-        ratio = float(row[5].removesuffix("x"))  # of the unrounded times
-        assert ratio == pytest.approx(split_p50 / one_digit_p50, rel=0.05, abs=0.1)
+        # The ratio is of the unrounded times; each time printed is within 0.05 ms of its own.
+        ratio = float(row[5].removesuffix("x"))
+        low = (split_p50 - 0.05) / (one_digit_p50 + 0.05) - 0.05
+        high = (split_p50 + 0.05) / max(one_digit_p50 - 0.05, 1e-9) + 0.05
+        assert low <= ratio <= high, (row, low, high)
