@@ -27,7 +27,7 @@ import numpy as np
 from app import honesty, preprocessing
 from app.errors import EmptyInput, TooManyDigits
 from app.inference import Model
-from app.ink_pieces import Blobs, connected_blobs, stroke_pieces
+from app.ink_pieces import Blobs, Box, connected_blobs, stroke_pieces
 
 MAX_DIGITS = 12  # most digits in one number: a phone number, a year, a sum; more is a drawing
 # Pieces whose horizontal extents overlap by at least this share of the narrower one are one
@@ -75,20 +75,26 @@ DUST_SHARE = SPECK_SHARE / 2  # blobs smaller than this share of the tallest are
 MAX_BLOBS = 100
 HALO = 1  # pixels of faint anti-aliased edge kept around each blob's own pixels
 
-Box = tuple[float, float, float, float]  # left, top, right, bottom in the input's own units
 # How good each of several candidate digit images is as one digit, from 0 to 1 (model_judge).
 Judge = Callable[[list[np.ndarray]], np.ndarray]
 
 
 @dataclass(frozen=True)
 class DigitPart:
-    """One digit of the number: its box in the input's units and the 28x28 the model sees."""
+    """One digit of the number: its box in the input's units and the 28x28 the model sees,
+    with the judge's verdict on it when the split already asked (see Judge)."""
 
     box: Box
     image: np.ndarray
+    judged: float | None = None
 
 
 # --- grouping pieces by horizontal overlap -----------------------------------------------------
+
+
+def moved(box: Box, right: float, down: float) -> Box:
+    left, top, box_right, bottom = box
+    return left + right, top + down, box_right + right, bottom + down
 
 
 def union_box(boxes: Sequence[Box]) -> Box:
@@ -244,8 +250,9 @@ def inner_strokes_joined(boxes: Sequence[Box]) -> list[list[int]]:
 
 def runs_by_place(
     boxes: Sequence[Box], render: Callable[[list[int]], np.ndarray], judge: Judge, longest: int
-) -> list[list[int]]:
-    """Pieces (strokes, or the stroke-like pieces of touching ink) grouped into digits.
+) -> list[DigitPart]:
+    """Pieces (strokes, or the stroke-like pieces of touching ink) grouped into digits, specks
+    left out, each with its box in the pieces' units and its rendered, judged image.
 
     Digits are runs of pieces in the order of their centres left to right (a 7's crossbar and
     a 5's flag sit inside their digit's span), at most `longest` pieces a run: the model, the
@@ -261,13 +268,20 @@ def runs_by_place(
         for end in range(start + 1, min(len(order), start + longest) + 1)
     ]
     members = {run: [i for k in range(*run) for i in units[order[k]]] for run in runs}
-    confidence = judge([render(members[run]) for run in runs])
+    images = {run: render(members[run]) for run in runs}
+    confidence = dict(zip(runs, judge(list(images.values())).tolist(), strict=True))
     scores = {
-        run: digit_score(float(value), union_box([boxes[i] for i in members[run]]))
+        run: digit_score(confidence[run], union_box([boxes[i] for i in members[run]]))
         - gap_cost([boxes[i] for i in members[run]])
-        for run, value in zip(runs, confidence, strict=True)
+        for run in runs
     }
-    return [members[run] for run in best_segmentation(len(order), scores)]
+    chosen = best_segmentation(len(order), scores)
+    kept = without_specks([members[run] for run in chosen], boxes)
+    return [
+        DigitPart(union_box([boxes[i] for i in members[run]]), images[run], confidence[run])
+        for run in chosen
+        if members[run] in kept
+    ]
 
 
 def stroke_parts(
@@ -289,14 +303,11 @@ def stroke_parts(
     def render(members: list[int]) -> np.ndarray:
         return preprocessing.strokes_to_mnist([arrays[i] for i in members])
 
-    groups = without_specks(runs_by_place(boxes, render, judge, MAX_STROKES_PER_DIGIT), boxes)
-    check_count(len(groups))
+    digits = runs_by_place(boxes, render, judge, MAX_STROKES_PER_DIGIT)
+    check_count(len(digits))
     parts = [
-        DigitPart(
-            tuple(float(v) * scale for v in union_box([boxes[i] for i in group])),  # type: ignore[arg-type]
-            render(group),
-        )
-        for group in groups
+        DigitPart(tuple(float(v) * scale for v in digit.box), digit.image)  # type: ignore[arg-type]
+        for digit in digits
     ]
     return left_to_right(parts)
 
@@ -443,16 +454,17 @@ def cut_apart(parts: InkParts, members: list[int], judge: Judge) -> list[DigitPa
                 continue
             runs.append((start, end))
             boxes.append(box)
-    confidence = judge([parts.model_input(members, (cuts[a], cuts[b])) for a, b in runs])
+    images = [parts.model_input(members, (cuts[a], cuts[b])) for a, b in runs]
+    confidence = judge(images).tolist()
     scores = {
-        run: digit_score(float(value), box) - CROSSING_COST * crossings[run[0]]
+        run: digit_score(value, box) - CROSSING_COST * crossings[run[0]]
         for run, value, box in zip(runs, confidence, boxes, strict=True)
     }
-    box_of_run = dict(zip(runs, boxes, strict=True))
-    return [
-        DigitPart(box_of_run[a, b], parts.model_input(members, (cuts[a], cuts[b])))
-        for a, b in best_segmentation(len(cuts) - 1, scores)
-    ]
+    digits = {
+        run: DigitPart(box, image, value)
+        for run, box, image, value in zip(runs, boxes, images, confidence, strict=True)
+    }
+    return [digits[run] for run in best_segmentation(len(cuts) - 1, scores)]
 
 
 def pieced_apart(parts: InkParts, members: list[int], judge: Judge) -> list[DigitPart] | None:
@@ -476,13 +488,10 @@ def pieced_apart(parts: InkParts, members: list[int], judge: Judge) -> list[Digi
     def render(group: list[int]) -> np.ndarray:
         return preprocessing.ink_to_mnist(cut_out(group))
 
-    groups = runs_by_place(pieces.boxes, render, judge, MAX_PIECES_PER_DIGIT)
-    found = []
-    for group in without_specks(groups, pieces.boxes):
-        box_left, box_top, box_right, box_bottom = union_box([pieces.boxes[i] for i in group])
-        box = (box_left + left, box_top + top, box_right + left, box_bottom + top)
-        found.append(DigitPart(box, render(group)))
-    return found
+    return [  # boxes from the crop's pixels to the ink map's
+        DigitPart(moved(digit.box, left, top), digit.image, digit.judged)
+        for digit in runs_by_place(pieces.boxes, render, judge, MAX_PIECES_PER_DIGIT)
+    ]
 
 
 def touching_digits(parts: InkParts, members: list[int], judge: Judge) -> list[DigitPart]:
@@ -497,9 +506,8 @@ def touching_digits(parts: InkParts, members: list[int], judge: Judge) -> list[D
     pieced = pieced_apart(parts, members, judge)
     if pieced:
         ways.append(pieced)
-    everything = [digit for way in ways for digit in way]
-    confidence = iter(judge([digit.image for digit in everything]).tolist())
-    totals = [sum(digit_score(next(confidence), digit.box) for digit in way) for way in ways]
+    # Both ways judged their digits while choosing them: the verdicts are on each part.
+    totals = [sum(digit_score(d.judged or 0.0, d.box) for d in way) for way in ways]
     totals[1:] = [total - PIECED_COST for total in totals[1:]]
     return ways[int(np.argmax(totals))]
 
