@@ -1,9 +1,10 @@
 """How long POST /predict/number's splitting takes, in process, per kind of gap and path.
 
 Numbers are written from pendigits' held-out writers as `training.numbers` writes them. Each is
-timed twice: split and read (app.numbers, what the endpoint does) and, as the baseline, read
-as one digit the way POST /predict reads a drawing (the whole drawing through app.preprocessing
-and the model once), so the ratio is what finding and reading the digits costs over one digit.
+timed twice: split and read as the endpoint does (training.numbers.read, through app.numbers)
+and, as the baseline, read as one digit the way POST /predict reads a drawing (the whole drawing
+through app.preprocessing and the model once), so the ratio is what finding and reading the
+digits costs over one digit.
 
     python -m bench.bench_numbers --pendigits path/to/pendigits-orig.tra [--count 60]
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app import numbers, preprocessing
+from app import preprocessing
 from app.inference import Model, load_model
 from app.settings import Settings
 from training.numbers import (
@@ -26,6 +27,7 @@ from training.numbers import (
     SPACINGS,
     WrittenNumber,
     draw_number,
+    read,
     written_numbers,
 )
 from training.pendigits import read_pendigits, writer_split
@@ -41,23 +43,12 @@ def timed(run: Callable[[], object], repeats: int = 3) -> float:
     return 1000 * best
 
 
-def read_number(
-    drawing: WrittenNumber | bytes, model: Model, model_dir: Path, judge: numbers.Judge
-) -> None:
-    """What POST /predict/number does: split the drawing (strokes or PNG), read every digit."""
-    if isinstance(drawing, bytes):
-        parts = numbers.image_parts(drawing, judge)
-    else:
-        parts = numbers.stroke_parts(list(drawing.strokes), judge)
-    numbers.read_digits(parts, model, model_dir)
-
-
-def read_as_one_digit(drawing: WrittenNumber | bytes, model: Model) -> None:
+def read_as_one_digit(number: WrittenNumber, png: bytes | None, model: Model) -> None:
     """The baseline: the drawing read as one digit, as POST /predict prepares and reads it."""
-    if isinstance(drawing, bytes):
-        image = preprocessing.image_bytes_to_mnist(drawing)
+    if png is not None:
+        image = preprocessing.image_bytes_to_mnist(png)
     else:
-        image = preprocessing.strokes_to_mnist(list(drawing.strokes))
+        image = preprocessing.strokes_to_mnist(list(number.strokes))
     model.predict(image[np.newaxis] * 255.0)
 
 
@@ -72,7 +63,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     model_dir = Settings().model_dir
     model = load_model(model_dir / args.model)
-    judge = numbers.model_judge(model, model_dir)
     heldout = writer_split(read_pendigits(args.pendigits))[1]
     print(f"{args.model}, {args.count} numbers per gap, ms per number (fastest of 3 runs each)")
     print(f"{'gap':10}{'path':9}{'split p50':>10}{'p90':>8}{'one digit p50':>15}{'ratio':>7}")
@@ -81,9 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         for path in ("strokes", "image"):
             split, whole = [], []
             for index, number in enumerate(written):
-                drawing = draw_number(number, 0, index) if path == "image" else number
-                split.append(timed(lambda d=drawing: read_number(d, model, model_dir, judge)))
-                whole.append(timed(lambda d=drawing: read_as_one_digit(d, model)))
+                png = draw_number(number, 0, index) if path == "image" else None
+                split.append(timed(lambda n=number, p=png: read(model, model_dir, n, p)))
+                whole.append(timed(lambda n=number, p=png: read_as_one_digit(n, p, model)))
             p50, base = statistics.median(split), statistics.median(whole)
             p90 = statistics.quantiles(split, n=10)[-1]
             print(f"{spacing:10}{path:9}{p50:10.1f}{p90:8.1f}{base:15.1f}{p50 / base:6.1f}x")
