@@ -21,7 +21,7 @@ from urllib.parse import quote
 from pydantic import ValidationError
 from uvicorn.config import LOGGING_CONFIG
 
-from app import honesty, supervisor
+from app import honesty, splitter, supervisor
 from app.auth import new_teacher_key
 from app.classroom.network import join_addresses, reachable_from_lan, url_host
 from app.inference import ModelRegistry, ModelStoreError, registry_for
@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         registry = registry_for(settings.model_dir, settings.default_model, settings.data_dir)
         honesty.detector_in(settings.model_dir)  # loaded once here; forked workers inherit it
+        splitter.splitter_in(settings.model_dir)
     except ModelStoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -16,7 +16,6 @@ are, only the confidence changes.
 """
 
 import functools
-import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,17 +24,12 @@ from typing import Any
 import numpy as np
 
 from app.inference import (
-    CARD_FILE,
-    MODEL_FILE,
     Model,
     ModelStoreError,
     card_value,
-    check_checksum,
-    open_interpreter,
-    read_card,
+    helper_network_in,
+    open_helper_network,
 )
-
-logger = logging.getLogger(__name__)
 
 DETECTOR_FOLDER = "_digit-detector"
 DETECTOR_COMMAND = "python -m training detector --data mnist.npz --pendigits pendigits-orig.tra"
@@ -68,10 +62,7 @@ class Detector:
 
 def open_detector(folder: Path) -> Detector:
     """The detector in `folder`, checked against its card like every model."""
-    model_path, card_path = folder / MODEL_FILE, folder / CARD_FILE
-    card = read_card(card_path, folder.name)
-    check_checksum(model_path, card, card_path)
-    interpreter = open_interpreter(model_path)
+    card, interpreter, model_path = open_helper_network(folder)
     inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
     if list(inputs[0]["shape"]) != [1, 28, 28] or list(outputs[0]["shape"]) != [1, 1]:
         raise ModelStoreError(
@@ -87,17 +78,11 @@ def detector_in(model_dir: Path) -> Detector | None:
 
     Called at start-up (app.main's lifespan), so a damaged detector stops the server there.
     """
-    folder = Path(model_dir) / DETECTOR_FOLDER
-    if not (folder / MODEL_FILE).is_file():
-        logger.warning(
-            "%s has no digit detector; is_digit falls back to the top probability >= %s. "
-            "Train it: %s",
-            model_dir,
-            FALLBACK_THRESHOLD,
-            DETECTOR_COMMAND,
-        )
-        return None
-    return open_detector(folder)
+    missing = (
+        f"%s has no digit detector; is_digit falls back to the top probability >= "
+        f"{FALLBACK_THRESHOLD}. Train it: {DETECTOR_COMMAND}"
+    )
+    return helper_network_in(model_dir, DETECTOR_FOLDER, open_detector, missing)
 
 
 def temperature(model: Model) -> float:

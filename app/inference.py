@@ -36,10 +36,10 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
@@ -48,6 +48,7 @@ from app.errors import InputError
 from app.preprocessing import PREPROCESSING_VERSION
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MODEL_FILE = "model.tflite"
 CARD_FILE = "card.json"
@@ -417,6 +418,27 @@ def open_interpreter(
             f"retrain the model: {fix_command(name or model_path.parent.name, version)}"
         ) from error
     return interpreter
+
+
+def helper_network_in(
+    model_dir: Path, folder_name: str, open_folder: Callable[[Path], T], missing: str
+) -> T | None:
+    """A helper network of the store opened by `open_folder`; None, and the warning `missing`
+    (given the store's path), when the store has none: the server then does without."""
+    folder = Path(model_dir) / folder_name
+    if not (folder / MODEL_FILE).is_file():
+        logger.warning(missing, model_dir)
+        return None
+    return open_folder(folder)
+
+
+def open_helper_network(folder: Path) -> tuple[dict[str, Any], Interpreter, Path]:
+    """A helper network's card and interpreter (the digit detector, the digit splitter), its
+    file checked against its card like every model's; and the file's path, for messages."""
+    model_path, card_path = folder / MODEL_FILE, folder / CARD_FILE
+    card = read_card(card_path, folder.name)
+    check_checksum(model_path, card, card_path)
+    return card, open_interpreter(model_path), model_path
 
 
 def check_signature(

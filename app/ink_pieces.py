@@ -1,6 +1,9 @@
-"""Pieces of an ink map: its connected blobs, and stroke-like pieces cut from its skeleton.
+"""Pieces of an ink map: its connected blobs, its pieces by digit, stroke-like pieces cut from
+its skeleton.
 
-Blobs part digits that do not touch. Digits that touch are one blob; where they meet, though,
+Blobs part digits that do not touch. Digits that touch are one blob: the digit splitter
+(app.splitter) says which digit each of its pixels belongs to, and each digit's connected ink is
+a piece (owned_pieces). Without a splitter, the skeleton is used: where digits meet,
 one digit's stroke runs into the other's (a 7's bar into the next digit's stem), which makes a
 junction in the ink's skeleton (its one-pixel-wide centre line). Cut at its junctions, the
 skeleton falls into branches that are each part of one digit's stroke, as pen strokes are
@@ -197,3 +200,16 @@ def stroke_pieces(mask: np.ndarray, stroke: float) -> Blobs | None:
     columns = np.minimum(np.arange(width) * small_width // width, small_width - 1)
     pieces = numbered(grow(labels[rows][:, columns], mask, math.ceil(scale) + 1))
     return pieces if len(pieces.boxes) <= MAX_PIECES else None
+
+
+def owned_pieces(mask: np.ndarray, owners: np.ndarray) -> Blobs | None:
+    """The ink parted by the digit each pixel belongs to (app.splitter's map): each connected
+    piece of one digit's ink is a piece, ink with no owner goes to the nearest piece. None when
+    that gives more than MAX_PIECES pieces."""
+    labels = np.zeros(mask.shape, dtype=np.int32)
+    for owner in range(1, int(owners.max()) + 1):
+        own = connected_blobs(mask & (owners == owner))
+        labels = np.where(own.labels > 0, own.labels + labels.max(), labels)
+    if labels.max() > MAX_PIECES:
+        return None
+    return numbered(grow(labels, mask, sum(mask.shape)))

@@ -10,8 +10,9 @@ grouped by where they are, never by when they were drawn:
 - an image's connected blobs of ink are one digit when they overlap left to right (the model
   settles doubtful overlaps), and a group wider than a digit (neighbouring digits that touch) is
   read two ways, the better kept: cut along the cheapest paths down through its ink, the chain
-  of cut-outs scored the same way; or cut into stroke-like pieces at the junctions of its
-  skeleton (app.ink_pieces), grouped into digits as strokes are.
+  of cut-outs scored the same way; or parted into pieces by the digit each pixel is in, as the
+  digit splitter sees it (app.splitter; without one, at the junctions of its skeleton: see
+  app.ink_pieces), the pieces grouped into digits as strokes are.
 
 Each digit then becomes a 28x28 through app.preprocessing (strokes_to_mnist, ink_to_mnist), the
 one home of MNIST preparation, and every digit goes through the model in one batch.
@@ -27,7 +28,8 @@ import numpy as np
 from app import honesty, preprocessing
 from app.errors import EmptyInput, TooManyDigits
 from app.inference import Model
-from app.ink_pieces import Blobs, Box, connected_blobs, stroke_pieces
+from app.ink_pieces import Blobs, Box, connected_blobs, owned_pieces, stroke_pieces
+from app.splitter import Splitter
 
 MAX_DIGITS = 12  # most digits in one number: a phone number, a year, a sum; more is a drawing
 # Pieces whose horizontal extents overlap by at least this share of the narrower one are one
@@ -467,17 +469,23 @@ def cut_apart(parts: InkParts, members: list[int], judge: Judge) -> list[DigitPa
     return [digits[run] for run in best_segmentation(len(cuts) - 1, scores)]
 
 
-def pieced_apart(parts: InkParts, members: list[int], judge: Judge) -> list[DigitPart] | None:
-    """The digits in one wide group of blobs, its ink cut into stroke-like pieces at the
-    junctions of its skeleton (app.ink_pieces) and grouped into digits as strokes are; None
-    when the ink has too many pieces for that."""
+def pieced_apart(
+    parts: InkParts, members: list[int], judge: Judge, splitter: Splitter | None
+) -> list[DigitPart] | None:
+    """The digits in one wide group of blobs, its ink parted by the digit the splitter sees
+    each pixel in (or, without one, cut into stroke-like pieces at the junctions of its
+    skeleton: see app.ink_pieces) and the pieces grouped into digits as strokes are; None when
+    the ink has too many pieces for that."""
     top, left, near = parts.own_mask(members, None, HALO)
     height, width = near.shape
     ink = parts.ink[top : top + height, left : left + width] * near
     labels = parts.blobs.labels[top : top + height, left : left + width]
     own = np.isin(labels, np.asarray(members) + 1)
-    peak = max(float(ink.max()), 1e-9)
-    pieces = stroke_pieces(own, preprocessing.stroke_width(ink.astype(np.float32) / peak))
+    if splitter is not None:
+        pieces = owned_pieces(own, splitter.owners(ink))
+    else:
+        peak = max(float(ink.max()), 1e-9)
+        pieces = stroke_pieces(own, preprocessing.stroke_width(ink.astype(np.float32) / peak))
     if pieces is None:
         return None
 
@@ -494,16 +502,18 @@ def pieced_apart(parts: InkParts, members: list[int], judge: Judge) -> list[Digi
     ]
 
 
-def touching_digits(parts: InkParts, members: list[int], judge: Judge) -> list[DigitPart]:
+def touching_digits(
+    parts: InkParts, members: list[int], judge: Judge, splitter: Splitter | None
+) -> list[DigitPart]:
     """The digits in one group of blobs: the group itself when it is no wider than one digit,
     otherwise the better of two ways apart, by the model's judgement of the digits each gives:
-    cut between digits that meet side by side, or pieced along the strokes of digits that
-    reach over or under each other (a 7's bar over the next digit)."""
+    cut between digits that meet side by side, or pieced (by the digit splitter, or along the
+    strokes) where digits reach over or under each other (a 7's bar over the next digit)."""
     box = parts.box_of(members)
     if box[2] - box[0] <= SPLIT_ASPECT * (box[3] - box[1]):
         return [DigitPart(box, parts.model_input(members))]
     ways = [cut_apart(parts, members, judge)]
-    pieced = pieced_apart(parts, members, judge)
+    pieced = pieced_apart(parts, members, judge, splitter)
     if pieced:
         ways.append(pieced)
     # Both ways judged their digits while choosing them: the verdicts are on each part.
@@ -512,7 +522,7 @@ def touching_digits(parts: InkParts, members: list[int], judge: Judge) -> list[D
     return ways[int(np.argmax(totals))]
 
 
-def ink_parts(ink: np.ndarray, judge: Judge) -> list[DigitPart]:
+def ink_parts(ink: np.ndarray, judge: Judge, splitter: Splitter | None) -> list[DigitPart]:
     """The digits of a number in an ink map (uint8 0..255 or float 0..1, ink bright)."""
     full_scale = 255.0 if ink.dtype == np.uint8 else 1.0
     peak = float(ink.max()) if ink.size else 0.0
@@ -543,7 +553,7 @@ def ink_parts(ink: np.ndarray, judge: Judge) -> list[DigitPart]:
     check_count(len(groups))
     digits = []
     for group in groups:
-        for digit in touching_digits(parts, group, judge):
+        for digit in touching_digits(parts, group, judge, splitter):
             check_count(len(digits) + 1)
             in_input = tuple(float(v) / scale for v in digit.box)
             digits.append(DigitPart(in_input, digit.image))  # type: ignore[arg-type]
@@ -551,16 +561,20 @@ def ink_parts(ink: np.ndarray, judge: Judge) -> list[DigitPart]:
 
 
 def image_parts(
-    data: bytes, judge: Judge, max_pixels: int = 4096 * 4096, max_side: int = 4096
+    data: bytes,
+    judge: Judge,
+    splitter: Splitter | None,
+    max_pixels: int = 4096 * 4096,
+    max_side: int = 4096,
 ) -> list[DigitPart]:
     """The digits of a number in an encoded image (boxes in the image's pixels)."""
     image = preprocessing.decode_image(data, max_pixels, max_side)
-    return ink_parts(preprocessing.image_to_ink(image), judge)
+    return ink_parts(preprocessing.image_to_ink(image), judge, splitter)
 
 
-def pixels_parts(pixels: object, judge: Judge) -> list[DigitPart]:
+def pixels_parts(pixels: object, judge: Judge, splitter: Splitter | None) -> list[DigitPart]:
     """The digits of a number in 28x28 pixels (white on black), split as an image is."""
-    return ink_parts(preprocessing.pixels_to_mnist(pixels), judge)
+    return ink_parts(preprocessing.pixels_to_mnist(pixels), judge, splitter)
 
 
 # --- the answer -----------------------------------------------------------------------------------

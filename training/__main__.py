@@ -30,6 +30,7 @@ from training.live import add_live_parser, main_fetch_data, main_live
 from training.numbers import add_numbers_parser, run_numbers_eval
 from training.pendigits import TRAINING_WRITERS, WRITERS
 from training.realdraw import add_realdraw_parser, run_realdraw
+from training.splitter import add_arguments as add_splitter_arguments
 
 # Kept here, not imported from the recipes, so that --help needs no TensorFlow;
 # tests/test_training_architectures.py checks they match training.architectures and .train.
@@ -204,6 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
         "non-digits (training.negatives); see training/detector.py.",
     )
     add_detector_arguments(detector)
+    splitter = commands.add_parser(
+        "splitter",
+        help="train the digit splitter (model_store/_digit-splitter)",
+        description="Train the network that says which digit each pixel of touching ink is "
+        "in, on numbers written by pendigits' training writers; see training/splitter.py.",
+    )
+    add_splitter_arguments(splitter)
     honest = commands.add_parser(
         "honest",
         help="not-a-digit rejection, calibration and scans, per model (see training/honest.py)",
@@ -459,6 +467,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from training.detector import train_detector
 
             return train_detector(args)
+        if args.command == "splitter":
+            from training.splitter import train_splitter
+
+            return train_splitter(args)
         if args.command == "numbers-eval":
             return run_numbers_eval(args)
         if args.command == "export":

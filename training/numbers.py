@@ -42,6 +42,7 @@ from app import numbers
 from app.errors import InputError
 from app.inference import Model, ModelStoreError, load_model
 from app.settings import Settings
+from app.splitter import splitter_in
 from training.canvas import TRANSPARENT_SHARE, WHITE, random_colour, stroke_coverage
 from training.card_file import read_card, write_card
 from training.pendigits import PenDigit, PendigitsError, read_pendigits, writer_split
@@ -73,6 +74,7 @@ class WrittenNumber:
     strokes: tuple[np.ndarray, ...]
     spacing: str
     brush: float  # the brush's width in stroke units
+    owners: tuple[int, ...] = ()  # which digit (0 = leftmost) each stroke is part of
 
 
 def dense(points: np.ndarray, step: float) -> np.ndarray:
@@ -123,9 +125,12 @@ def write_number(
         right_edge = max(float(s[:, 0].max()) for s in strokes)
         placed.append(strokes)
     every = [s for strokes in placed for s in strokes]
+    owners = [place for place, strokes in enumerate(placed) for _ in strokes]
     order = rng.permutation(len(every))
     text = "".join(str(digit.label) for digit in digits)
-    return WrittenNumber(text, tuple(every[i] for i in order), spacing, brush)
+    return WrittenNumber(
+        text, tuple(every[i] for i in order), spacing, brush, tuple(owners[i] for i in order)
+    )
 
 
 def touching_shift(previous: list[np.ndarray], strokes: list[np.ndarray]) -> float:
@@ -139,9 +144,17 @@ def touching_shift(previous: list[np.ndarray], strokes: list[np.ndarray]) -> flo
     return max(right[key] - left[key] for key in shared)
 
 
-def draw_number(number: WrittenNumber, seed: int, index: int) -> bytes:
-    """The number drawn on a wide canvas as the page exports it: PNG bytes."""
-    rng = np.random.default_rng([seed, index, 1])
+@dataclass(frozen=True)
+class PadLayout:
+    """Where a number lands on the wide pad: the pad's size, the brush and the strokes in pixels."""
+
+    size: tuple[int, int]  # width, height
+    brush: float
+    strokes: list[np.ndarray]
+
+
+def pad_layout(number: WrittenNumber, rng: np.random.Generator) -> PadLayout:
+    """The number's size and place on a wide pad, drawn from `rng`."""
     pad_height = int(rng.integers(PAD_HEIGHTS[0], PAD_HEIGHTS[1] + 1))
     points = np.concatenate(number.strokes)
     low, high = points.min(axis=0), points.max(axis=0)
@@ -159,10 +172,17 @@ def draw_number(number: WrittenNumber, seed: int, index: int) -> bytes:
         ]
     )
     on_pad = [start + (s - low) * scale for s in number.strokes]
-    coverage = stroke_coverage(on_pad, width, brush, pad_height)
+    return PadLayout((width, pad_height), brush, on_pad)
+
+
+def draw_number(number: WrittenNumber, seed: int, index: int) -> bytes:
+    """The number drawn on a wide canvas as the page exports it: PNG bytes."""
+    rng = np.random.default_rng([seed, index, 1])
+    layout = pad_layout(number, rng)
+    (width, pad_height), size = layout.size, layout.size
+    coverage = stroke_coverage(layout.strokes, width, layout.brush, pad_height)
     transparent = bool(rng.random() < TRANSPARENT_SHARE)
     colour = random_colour(rng, light=transparent and bool(rng.random() < 0.5))
-    size = (width, pad_height)
     ink = Image.new("RGBA", size, (*colour, 255))
     if transparent:
         ink.putalpha(coverage)
@@ -176,12 +196,24 @@ def draw_number(number: WrittenNumber, seed: int, index: int) -> bytes:
     return buffer.getvalue()
 
 
+def digit_coverages(number: WrittenNumber, seed: int, index: int) -> np.ndarray:
+    """(digits, height, width) float 0..1: each digit's own ink where draw_number puts it."""
+    layout = pad_layout(number, np.random.default_rng([seed, index, 1]))
+    width, height = layout.size
+    coverages = []
+    for place in range(max(number.owners) + 1):
+        own = [s for s, owner in zip(layout.strokes, number.owners, strict=True) if owner == place]
+        coverage = stroke_coverage(own, width, layout.brush, height)
+        coverages.append(np.asarray(coverage, dtype=np.float32) / 255.0)
+    return np.stack(coverages)
+
+
 def widened(number: WrittenNumber, stretch: float) -> WrittenNumber:
     """The number `stretch` times as wide, its height kept (gaps widen with the digits)."""
     if stretch == 1.0:
         return number
     strokes = tuple(points * [stretch, 1.0] for points in number.strokes)
-    return WrittenNumber(number.text, strokes, number.spacing, number.brush)
+    return WrittenNumber(number.text, strokes, number.spacing, number.brush, number.owners)
 
 
 def written_numbers(
@@ -212,7 +244,7 @@ def read(model: Model, model_dir: Path, number: WrittenNumber, png: bytes | None
         if png is None:
             parts = numbers.stroke_parts(list(number.strokes), judge)
         else:
-            parts = numbers.image_parts(png, judge)
+            parts = numbers.image_parts(png, judge, splitter_in(model_dir))
     except InputError as error:
         return f"<{error.code}>"
     return "".join(str(digit["digit"]) for digit in numbers.read_digits(parts, model, model_dir))

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from app import numbers, preprocessing
+from app import numbers, preprocessing, splitter
 from app.dependencies import Drawing, loaded_registry, parse_predict_json, read_predict_body
 from app.inference import Model, ModelRegistry
 from app.routers.predict import answer_in_worker_thread, to_json
@@ -23,12 +23,15 @@ def digit_parts(drawing: Drawing, judge: numbers.Judge, settings: Settings) -> l
     """The number's digits, whatever the input kind."""
     if drawing.kind == "strokes":
         return numbers.stroke_parts(drawing.data, judge, settings.max_strokes, settings.max_points)
+    digit_splitter = splitter.splitter_in(settings.model_dir)
     if drawing.kind == "pixels":
-        return numbers.pixels_parts(drawing.data, judge)
+        return numbers.pixels_parts(drawing.data, judge, digit_splitter)
     data = drawing.data
     if isinstance(data, str):
         data = preprocessing.decode_base64_image(data)
-    return numbers.image_parts(data, judge, settings.max_image_pixels, settings.max_image_side)
+    return numbers.image_parts(
+        data, judge, digit_splitter, settings.max_image_pixels, settings.max_image_side
+    )
 
 
 def read_number(drawing: Drawing, model: Model, settings: Settings) -> dict[str, Any]:
