@@ -196,9 +196,8 @@ def stroke_pieces(mask: np.ndarray, stroke: float) -> Blobs | None:
         return None
     labels = grow(branches.labels, small, sum(small.shape))
     # Back to the ink's own pixels: each takes its small pixel's piece, the edges re-grown.
-    rows = np.minimum(np.arange(height) * small_height // height, small_height - 1)
-    columns = np.minimum(np.arange(width) * small_width // width, small_width - 1)
-    pieces = numbered(grow(labels[rows][:, columns], mask, math.ceil(scale) + 1))
+    labels = preprocessing.nearest_resize(labels, height, width)
+    pieces = numbered(grow(labels, mask, math.ceil(scale) + 1))
     return pieces if len(pieces.boxes) <= MAX_PIECES else None
 
 

@@ -226,6 +226,14 @@ def resize(array: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.array(image.resize((width, height), method), dtype=np.float32)
 
 
+def nearest_resize(values: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A map (labels, masks, scores) at another size: each new pixel takes the value of the old
+    pixel it falls in, nothing blended."""
+    rows = np.minimum(np.arange(height) * values.shape[0] // height, values.shape[0] - 1)
+    columns = np.minimum(np.arange(width) * values.shape[1] // width, values.shape[1] - 1)
+    return values[rows][:, columns]
+
+
 def fit_box(height: int, width: int, box: int) -> tuple[int, int]:
     """Size that fits `box` on the longer side and keeps the aspect ratio (at least 1 px)."""
     scale = box / max(height, width)

@@ -38,10 +38,9 @@ MIN_SHARE = 0.03
 
 
 class Splitter:
-    """The splitter's LiteRT interpreter (not thread-safe, hence the lock) and its card."""
+    """The splitter's LiteRT interpreter (not thread-safe, hence the lock)."""
 
-    def __init__(self, card: dict[str, Any], interpreter: Any) -> None:
-        self.card = card
+    def __init__(self, interpreter: Any) -> None:
         self._interpreter = interpreter
         self._input_index = interpreter.get_input_details()[0]["index"]
         self._output_index = interpreter.get_output_details()[0]["index"]
@@ -56,7 +55,7 @@ class Splitter:
             self._interpreter.invoke()
             offsets = self._interpreter.get_tensor(self._output_index)[0, :, :, 0]
         owners = owners_from_offsets(offsets, frame >= preprocessing.INK_THRESHOLD)
-        return unframed(owners[:rows, :columns], ink.shape)
+        return preprocessing.nearest_resize(owners[:rows, :columns], *ink.shape)
 
 
 def owners_from_offsets(offsets: np.ndarray, on_ink: np.ndarray) -> np.ndarray:
@@ -103,18 +102,9 @@ def framed(ink: np.ndarray) -> tuple[np.ndarray, int, int]:
     return frame, rows, columns
 
 
-def unframed(values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """A map of the framed ink back at the ink's own size: each pixel takes the value of the
-    small pixel it falls in."""
-    rows, columns = values.shape
-    row_of = np.minimum(np.arange(shape[0]) * rows // shape[0], rows - 1)
-    column_of = np.minimum(np.arange(shape[1]) * columns // shape[1], columns - 1)
-    return values[row_of][:, column_of]
-
-
 def open_splitter(folder: Path) -> Splitter:
     """The splitter in `folder`, checked against its card like every model."""
-    card, interpreter, model_path = open_helper_network(folder)
+    _, interpreter, model_path = open_helper_network(folder)
     inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
     shape = [1, INPUT_HEIGHT, INPUT_WIDTH, 1]
     if list(inputs[0]["shape"]) != shape or list(outputs[0]["shape"]) != shape:
@@ -122,7 +112,7 @@ def open_splitter(folder: Path) -> Splitter:
             f"{model_path} is not a digit splitter ({INPUT_HEIGHT}x{INPUT_WIDTH} in and out); "
             f"retrain it: {SPLITTER_COMMAND}"
         )
-    return Splitter(card, interpreter)
+    return Splitter(interpreter)
 
 
 @functools.cache

@@ -19,7 +19,6 @@ from app.splitter import (
     open_splitter,
     owners_from_offsets,
     splitter_in,
-    unframed,
 )
 from training.numbers import digit_coverages, draw_number, written_numbers
 from training.pendigits import read_pendigits, writer_split
@@ -53,7 +52,7 @@ def test_framing_keeps_the_aspect_and_maps_back_to_the_inks_size() -> None:
     frame, rows, columns = framed(ink)
     assert (rows, columns) == (INPUT_HEIGHT, round(300 * INPUT_HEIGHT / 90))
     assert frame.max() == pytest.approx(1.0) and not frame[:, columns:].any()
-    back = unframed(frame[:rows, :columns], ink.shape)
+    back = preprocessing.nearest_resize(frame[:rows, :columns], *ink.shape)
     assert back.shape == ink.shape and back[40, 30] == pytest.approx(1.0) and back[40, 200] == 0
     wide = np.ones((10, 2000), np.float32)  # too wide at full height: scaled down to fit
     assert framed(wide)[1:] == (round(10 * 224 / 2000), 224)

@@ -179,7 +179,7 @@ def draw_number(number: WrittenNumber, seed: int, index: int) -> bytes:
     """The number drawn on a wide canvas as the page exports it: PNG bytes."""
     rng = np.random.default_rng([seed, index, 1])
     layout = pad_layout(number, rng)
-    (width, pad_height), size = layout.size, layout.size
+    width, pad_height = size = layout.size
     coverage = stroke_coverage(layout.strokes, width, layout.brush, pad_height)
     transparent = bool(rng.random() < TRANSPARENT_SHARE)
     colour = random_colour(rng, light=transparent and bool(rng.random() < 0.5))

@@ -34,7 +34,6 @@ from app import preprocessing
 from app.splitter import INPUT_HEIGHT, INPUT_WIDTH, SPLITTER_COMMAND, SPLITTER_FOLDER, framed
 from training.card_file import write_card
 from training.numbers import (
-    SPACINGS,
     WrittenNumber,
     digit_coverages,
     draw_number,
@@ -82,14 +81,13 @@ def labelled_frame(number: WrittenNumber, seed: int, index: int) -> tuple[np.nda
 def centre_offsets(owners: np.ndarray) -> np.ndarray:
     """For each ink pixel, how far right of it its digit's centre is (the mean column of the
     digit's ink), in frame heights; 0 elsewhere."""
-    columns = np.arange(owners.shape[-1], dtype=np.float32)
+    columns = np.broadcast_to(np.arange(owners.shape[-1], dtype=np.float32), owners.shape[1:])
     offsets = np.zeros(owners.shape, dtype=np.float32)
     for frame, offset in zip(owners, offsets, strict=True):
         for owner in range(1, int(frame.max()) + 1):
             own = frame == owner
             if own.any():
-                centre = float(np.broadcast_to(columns, own.shape)[own].mean())
-                offset[own] = (centre - np.broadcast_to(columns, own.shape)[own]) / INPUT_HEIGHT
+                offset[own] = (columns[own].mean() - columns[own]) / INPUT_HEIGHT
     return offsets
 
 
@@ -244,7 +242,7 @@ def splitter_card(args, model, numbers: int, validation: int, seconds: float, fi
                 f"{STRETCHED_SHARE:.0%} written up to {MAX_STRETCH}x wider; "
                 f"{validation} held back for the figures"
             ),
-            "spacings": [s for s in SPACINGS if s != "clear"],
+            "spacings": ["close", "touching"],  # as training_numbers writes them
             "loss": f"Huber (delta {HUBER_DELTA}) over ink pixels",
             "epochs": args.epochs,
             "batch_size": BATCH_SIZE,
