@@ -442,20 +442,21 @@ def cut_apart(parts: InkParts, members: list[int], judge: Judge) -> list[DigitPa
     order = sorted(range(1, len(cuts)), key=lambda k: float(cuts[k][top:bottom].mean()))
     cuts = [cuts[0], *(cuts[k] for k in order), edges[1]]
     crossings = [0, *(crossings[k] for k in order), 0]
-    runs, boxes = [], []
+    # The whole group is always a candidate, however wide (a wide 0 is one digit).
+    runs, boxes = [(0, len(cuts) - 1)], [whole_box]
     for start in range(len(cuts) - 1):
         for end in range(start + 1, len(cuts)):
-            whole = start == 0 and end == len(cuts) - 1
-            box = whole_box if whole else parts.box_of(members, (cuts[start], cuts[end]))
+            if (start, end) == runs[0]:
+                continue
+            box = parts.box_of(members, (cuts[start], cuts[end]))
             if box is None:
                 continue
             span_width = box[2] - box[0]
-            if not whole and span_width > MAX_CUT_ASPECT * height:
+            if span_width > MAX_CUT_ASPECT * height:
                 break
-            if not whole and span_width < MIN_CUT_SHARE * height:
-                continue
-            runs.append((start, end))
-            boxes.append(box)
+            if span_width >= MIN_CUT_SHARE * height:
+                runs.append((start, end))
+                boxes.append(box)
     images = [parts.model_input(members, (cuts[a], cuts[b])) for a, b in runs]
     confidence = judge(images).tolist()
     scores = {

@@ -145,6 +145,23 @@ def test_image_of_touching_digits_is_split(
     assert boxes[0][2] >= boxes[1][0] - 3 or boxes[1][2] >= boxes[2][0] - 3
 
 
+def test_image_of_a_wide_zero_is_one_digit(
+    client: httpx.Client, readable: dict[int, list[PenDigit]]
+) -> None:
+    """A 0 twice as wide as tall is one blob: it is not cut into a 1 and a 0, or a 5 and a 7."""
+    turn = np.linspace(0, 2 * np.pi, 80)
+    zero = np.stack([100 + 100 * np.cos(turn), 50 + 50 * np.sin(turn)], axis=1)
+    strokes = readable[7][0].strokes
+    low, high = np.concatenate(strokes).min(axis=0), np.concatenate(strokes).max(axis=0)
+    seven = [(s - low) * (100 / (high[1] - low[1])) + [260, 0] for s in strokes]
+    number = WrittenNumber("07", (zero, *seven), "clear", 8.0, (0,) + (1,) * len(seven))
+    response = client.post(
+        "/predict/number", json={"image": data_url(draw_number(number, SEED, 2))}
+    )
+    assert response.status_code == 200, response.text
+    assert_number(response.json(), "07", "image")
+
+
 def test_multipart_image_with_model_field(
     client: httpx.Client, readable: dict[int, list[PenDigit]]
 ) -> None:
