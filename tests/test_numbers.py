@@ -13,12 +13,12 @@ from training.numbers import evaluate
 from training.pendigits import read_pendigits, writer_split
 
 # The bounded run: the first numbers of the full run (same seed), with floors a few points below
-# what they measure today (clear 97% / 96%, touching 100% / 93%, strokes / image). The full run's
+# what they measure today (clear 96% / 97%, touching 100% / 93%, strokes / image). The full run's
 # figures and the targets are in the README, "Whole numbers"; the touching-image target
-# (90%) is not met on the full run (78%), so its floor only guards against getting worse.
+# (90%) is not met on the full run (80%), so its floor only guards against getting worse.
 FLOORS = {
     ("clear", "strokes"): 0.93,
-    ("clear", "image"): 0.92,
+    ("clear", "image"): 0.94,
     ("touching", "strokes"): 0.90,
     ("touching", "image"): 0.8,
 }

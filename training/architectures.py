@@ -44,6 +44,10 @@ ROBUST_AUGMENTATION = AugmentConfig()
 # Each pendigits training-writer digit is seen this many times per epoch (with --pendigits):
 # enough to learn pen-drawn shapes (European 1s and 7s), not so much that MNIST suffers.
 ROBUST_PENDIGITS_REPEAT = 2
+# ... and drawn this many more times on a random browser-like canvas, read through the server's
+# image path (training.canvas): the strokes path alone never shows the model a pen digit with
+# the page's brush widths and anti-aliasing, which whole numbers sent as images have.
+ROBUST_PENDIGITS_CANVASES = 2
 # Share of the MNIST training digits added once more as simulated low-resolution scans
 # (training.scans; with --pendigits, each training-writer digit too): thick, blurry strokes that
 # fill the frame, which the augmentation above never makes.
@@ -67,6 +71,7 @@ class Recipe:
     augmentation: AugmentConfig | None = None
     label_smoothing: float = 0.0
     pendigits_repeat: int = 1  # copies of each pendigits digit per epoch, with --pendigits
+    pendigits_canvases: int = 0  # more copies, each drawn on a canvas, through the image path
     scan_share: float = 0.0  # share of training digits added as simulated scans (training.scans)
 
 
@@ -219,6 +224,7 @@ RECIPES: dict[str, Recipe] = {
             augmentation=ROBUST_AUGMENTATION,
             label_smoothing=ROBUST_LABEL_SMOOTHING,
             pendigits_repeat=ROBUST_PENDIGITS_REPEAT,
+            pendigits_canvases=ROBUST_PENDIGITS_CANVASES,
             scan_share=ROBUST_SCAN_SHARE,
         ),
     )

@@ -50,7 +50,8 @@ PARTED_RIGHT = 0.95  # share of the ink in the right digit for a number to count
 HUBER_DELTA = 0.1  # frame heights: beyond it a pixel's error counts linearly (crossings)
 # Dilated 3x3 convolutions: (filters, dilation). Their reach, 65 frame pixels, is two digits.
 LAYERS = ((16, 1), (24, 2), (24, 4), (32, 8), (32, 16), (24, 1))
-EPOCHS = 4
+# 4 epochs left the validation loss still falling (0.0104); at 10 it levels off at 0.0070.
+EPOCHS = 10
 BATCH_SIZE = 32
 LEARNING_RATE = 2e-3
 VALIDATION_SHARE = 0.1

@@ -16,6 +16,7 @@ import math
 import shlex
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from app.preprocessing import image_bytes_to_mnist
 from training.architectures import DEFAULT_MODEL, Recipe, get_recipe
 from training.augment import describe, training_dataset
+from training.canvas import BRUSH_SHARE as CANVAS_BRUSH_SHARE
+from training.canvas import PAD_SIDES as CANVAS_PAD_SIDES
+from training.canvas import canvas_png, random_style
 from training.card import (
     CONFUSION_FILE,
     CURVES_FILE,
@@ -41,6 +46,7 @@ from training.export import export_tflite
 from training.pendigits import (
     HELDOUT_WRITERS,
     TRAINING_WRITERS,
+    PenDigit,
     read_pendigits,
     render_strokes,
     writer_split,
@@ -153,6 +159,28 @@ def pendigits_training_data(path: Path) -> tuple[np.ndarray, np.ndarray, str]:
     return images, labels.astype(np.int64), note
 
 
+def pendigits_canvas_data(
+    pen_digits: Sequence[PenDigit], copies: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Each pen digit drawn `copies` times on a random browser-like canvas (pad, brush, size,
+    colours: training.canvas) and read through the server's image path, with the card's note."""
+    images = [
+        image_bytes_to_mnist(
+            canvas_png(digit.strokes, random_style(np.random.default_rng([seed, 19, copy, index])))
+        )
+        for copy in range(copies)
+        for index, digit in enumerate(pen_digits)
+    ]
+    labels = np.array([digit.label for digit in pen_digits] * copies, dtype=np.int64)
+    note = (
+        f"{copies}x more drawn on random browser-like canvases (training.canvas: "
+        f"{CANVAS_PAD_SIDES[0]}-{CANVAS_PAD_SIDES[1]} px pad, brush "
+        f"{CANVAS_BRUSH_SHARE[0]:.0%}-{CANVAS_BRUSH_SHARE[1]:.0%} of it) and read through the "
+        "server's image path"
+    )
+    return np.rint(np.stack(images) * 255).astype(np.uint8), labels, note
+
+
 def _optimizer_text(recipe: Recipe) -> str:
     if recipe.label_smoothing:
         return f"{recipe.optimizer}; cross-entropy with label smoothing {recipe.label_smoothing:g}"
@@ -203,6 +231,13 @@ def make_splits(
         y_train = np.concatenate([y_train, *[extra_labels] * repeat])
         extra_data += f"; each seen {repeat}x per epoch"
         pen_digits = writer_split(read_pendigits(pendigits))[0]
+        if recipe.pendigits_canvases:
+            canvas_images, canvas_labels, canvas_note = pendigits_canvas_data(
+                pen_digits, recipe.pendigits_canvases, seed
+            )
+            x_train = np.concatenate([x_train, canvas_images])
+            y_train = np.concatenate([y_train, canvas_labels])
+            extra_data += f", and {canvas_note}"
     if recipe.scan_share:
         scan_images, scan_labels, scan_note = scan_training_data(
             x_scan_source, y_scan_source, pen_digits, recipe.scan_share, seed
