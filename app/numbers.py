@@ -442,11 +442,11 @@ def cut_apart(parts: InkParts, members: list[int], judge: Judge) -> list[DigitPa
     order = sorted(range(1, len(cuts)), key=lambda k: float(cuts[k][top:bottom].mean()))
     cuts = [cuts[0], *(cuts[k] for k in order), edges[1]]
     crossings = [0, *(crossings[k] for k in order), 0]
-    # The whole group is always a candidate, however wide (a wide 0 is one digit).
-    runs, boxes = [(0, len(cuts) - 1)], [whole_box]
+    whole = (0, len(cuts) - 1)  # always a candidate, however wide (a wide 0 is one digit)
+    runs, boxes = [whole], [whole_box]
     for start in range(len(cuts) - 1):
         for end in range(start + 1, len(cuts)):
-            if (start, end) == runs[0]:
+            if (start, end) == whole:
                 continue
             box = parts.box_of(members, (cuts[start], cuts[end]))
             if box is None:

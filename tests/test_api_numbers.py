@@ -152,7 +152,8 @@ def test_image_of_a_wide_zero_is_one_digit(
     turn = np.linspace(0, 2 * np.pi, 80)
     zero = np.stack([100 + 100 * np.cos(turn), 50 + 50 * np.sin(turn)], axis=1)
     strokes = readable[7][0].strokes
-    low, high = np.concatenate(strokes).min(axis=0), np.concatenate(strokes).max(axis=0)
+    points = np.concatenate(strokes)
+    low, high = points.min(axis=0), points.max(axis=0)
     seven = [(s - low) * (100 / (high[1] - low[1])) + [260, 0] for s in strokes]
     number = WrittenNumber("07", (zero, *seven), "clear", 8.0, (0,) + (1,) * len(seven))
     response = client.post(

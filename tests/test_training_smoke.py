@@ -200,10 +200,8 @@ def test_robust_cnn_trains_under_mirrored_strategy_with_pendigits_training_write
         f"UCI pendigits pendigits-orig.tra (sha256 {file_sha256(pendigits)}): training writers "
         "1-20 only (4 digits"
     )
-    assert (
-        "each seen 2x per epoch, and 2x more drawn on random browser-like canvases"
-        in (training["extra_data"])
-    )
+    canvases = "each seen 2x per epoch, and 2x more drawn on random browser-like canvases"
+    assert canvases in training["extra_data"]
     assert "rotation ±12°" in training["augmentation"]
     assert "cosine decay" in training["learning_rate_schedule"]
     assert "label smoothing 0.05" in training["optimizer"]

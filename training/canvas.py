@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
+from app.preprocessing import image_bytes_to_mnist
+
 PAD_SIDES = (280, 400)  # square pad side in CSS pixels, like a phone or a desktop page
 BRUSH_SHARE = (0.03, 0.08)  # line width as a share of the pad side: a fine pen to a felt tip
 HEIGHT_SHARE = (0.4, 0.9)  # height of the ink as a share of the pad: a small digit to a full one
@@ -49,6 +51,16 @@ def random_colour(rng: np.random.Generator, light: bool) -> tuple[int, int, int]
     """A dark (each channel 0-90) or light (165-255) colour."""
     low, high = (165, 256) if light else (0, 91)
     return tuple(int(value) for value in rng.integers(low, high, size=3))
+
+
+# What random_style draws from, for cards and reports.
+RANDOM_STYLES = (
+    f"{PAD_SIDES[0]}-{PAD_SIDES[1]} px square canvas, round-cap brush "
+    f"{BRUSH_SHARE[0]:.0%}-{BRUSH_SHARE[1]:.0%} of the pad, digit height "
+    f"{HEIGHT_SHARE[0]:.0%}-{HEIGHT_SHARE[1]:.0%} of the pad at a random position, "
+    f"{1 - TRANSPARENT_SHARE:.0%} dark ink on white, {TRANSPARENT_SHARE:.0%} dark or light ink "
+    "on transparent"
+)
 
 
 def random_style(rng: np.random.Generator) -> CanvasStyle:
@@ -134,3 +146,8 @@ def canvas_png(strokes: Sequence[np.ndarray], style: CanvasStyle) -> bytes:
     buffer = io.BytesIO()
     render_canvas(strokes, style).save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
+
+
+def image_path_inputs(pngs: Sequence[bytes]) -> np.ndarray:
+    """The server's image-path inputs (N, 28, 28) uint8 0..255 for PNGs (canvases, scans)."""
+    return np.stack([np.rint(image_bytes_to_mnist(png) * 255).astype(np.uint8) for png in pngs])

@@ -47,14 +47,7 @@ from app.preprocessing import (
     strokes_to_mnist,
 )
 from app.settings import Settings
-from training.canvas import (
-    BRUSH_SHARE,
-    HEIGHT_SHARE,
-    PAD_SIDES,
-    TRANSPARENT_SHARE,
-    canvas_png,
-    random_style,
-)
+from training.canvas import RANDOM_STYLES, canvas_png, random_style
 from training.card_file import CARD_FILE, read_card, write_card
 from training.pendigits import (
     HELDOUT_WRITERS,
@@ -72,12 +65,8 @@ SPLIT = (
     f"writers (4,996 digits), writers {HELDOUT_WRITERS} = held-out writers (2,498 digits)"
 )
 BRUSH = (
-    f"strokes: app.preprocessing pen ({STROKE_WIDTH} px at 20x20); image: "
-    f"{PAD_SIDES[0]}-{PAD_SIDES[1]} px square canvas, round-cap brush "
-    f"{BRUSH_SHARE[0]:.0%}-{BRUSH_SHARE[1]:.0%} of the pad, digit height "
-    f"{HEIGHT_SHARE[0]:.0%}-{HEIGHT_SHARE[1]:.0%} of the pad at a random position, "
-    f"{1 - TRANSPARENT_SHARE:.0%} dark ink on white, {TRANSPARENT_SHARE:.0%} dark or light ink "
-    "on transparent; PNG through app.preprocessing.image_bytes_to_mnist"
+    f"strokes: app.preprocessing pen ({STROKE_WIDTH} px at 20x20); image: {RANDOM_STYLES}; "
+    "PNG through app.preprocessing.image_bytes_to_mnist"
 )
 DEFAULT_OUT = Path("test-artifacts/realdraw")
 DEFAULT_SEED = 0

@@ -24,8 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageFilter
 
-from app.preprocessing import image_bytes_to_mnist
-from training.canvas import CanvasStyle, place_on_pad, stroke_coverage
+from training.canvas import CanvasStyle, image_path_inputs, place_on_pad, stroke_coverage
 from training.pendigits import PenDigit
 
 FRAME = 16  # the scanned frame in pixels: a digit box of a form scanned at ~100 dpi
@@ -87,11 +86,6 @@ def scan_png_from_strokes(strokes: Sequence[np.ndarray], rng: np.random.Generato
     return degrade(frame, rng)
 
 
-def scanned_inputs(pngs: Sequence[bytes]) -> np.ndarray:
-    """The server's image-path inputs (N, 28, 28) uint8 0..255 for scan PNGs."""
-    return np.stack([np.rint(image_bytes_to_mnist(png) * 255).astype(np.uint8) for png in pngs])
-
-
 def scan_training_data(
     images: np.ndarray,
     labels: np.ndarray,
@@ -116,4 +110,4 @@ def scan_training_data(
         f"({share:.0%}) and {len(pen_digits)} pendigits training-writer digits, read through "
         "the server's image path"
     )
-    return scanned_inputs(pngs), extra_labels.astype(np.int64), note
+    return image_path_inputs(pngs), extra_labels.astype(np.int64), note

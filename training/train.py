@@ -25,12 +25,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from app.preprocessing import image_bytes_to_mnist
 from training.architectures import DEFAULT_MODEL, Recipe, get_recipe
 from training.augment import describe, training_dataset
-from training.canvas import BRUSH_SHARE as CANVAS_BRUSH_SHARE
-from training.canvas import PAD_SIDES as CANVAS_PAD_SIDES
-from training.canvas import canvas_png, random_style
+from training.canvas import RANDOM_STYLES, canvas_png, image_path_inputs, random_style
 from training.card import (
     CONFUSION_FILE,
     CURVES_FILE,
@@ -164,21 +161,17 @@ def pendigits_canvas_data(
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """Each pen digit drawn `copies` times on a random browser-like canvas (pad, brush, size,
     colours: training.canvas) and read through the server's image path, with the card's note."""
-    images = [
-        image_bytes_to_mnist(
-            canvas_png(digit.strokes, random_style(np.random.default_rng([seed, 19, copy, index])))
-        )
+    pngs = [
+        canvas_png(digit.strokes, random_style(np.random.default_rng([seed, 19, copy, index])))
         for copy in range(copies)
         for index, digit in enumerate(pen_digits)
     ]
     labels = np.array([digit.label for digit in pen_digits] * copies, dtype=np.int64)
     note = (
         f"{copies}x more drawn on random browser-like canvases (training.canvas: "
-        f"{CANVAS_PAD_SIDES[0]}-{CANVAS_PAD_SIDES[1]} px pad, brush "
-        f"{CANVAS_BRUSH_SHARE[0]:.0%}-{CANVAS_BRUSH_SHARE[1]:.0%} of it) and read through the "
-        "server's image path"
+        f"{RANDOM_STYLES}) and read through the server's image path"
     )
-    return np.rint(np.stack(images) * 255).astype(np.uint8), labels, note
+    return image_path_inputs(pngs), labels, note
 
 
 def _optimizer_text(recipe: Recipe) -> str:
