@@ -1,14 +1,14 @@
-"""Pieces of an ink map: its connected blobs, its pieces by digit, stroke-like pieces cut from
+"""Pieces of an ink map: its connected blobs, its pixels by digit, stroke-like pieces cut from
 its skeleton.
 
 Blobs part digits that do not touch. Digits that touch are one blob: the digit splitter
-(app.splitter) says which digit each of its pixels belongs to, and each digit's connected ink is
-a piece (owned_pieces). Without a splitter, the skeleton is used: where digits meet,
-one digit's stroke runs into the other's (a 7's bar into the next digit's stem), which makes a
-junction in the ink's skeleton (its one-pixel-wide centre line). Cut at its junctions, the
-skeleton falls into branches that are each part of one digit's stroke, as pen strokes are
-(long branches are cut into strips too: digits that meet end to end leave no junction), and
-every ink pixel goes to the nearest branch: app.numbers then groups them as it groups strokes.
+(app.splitter) says which digit each of its pixels belongs to (owned_digits). Without a
+splitter, the skeleton is used: where digits meet, one digit's stroke runs into the other's (a
+7's bar into the next digit's stem), which makes a junction in the ink's skeleton (its
+one-pixel-wide centre line). Cut at its junctions, the skeleton falls into branches that are
+each part of one digit's stroke, as pen strokes are (long branches are cut into strips too:
+digits that meet end to end leave no junction), and every ink pixel goes to the nearest branch:
+app.numbers then groups them as it groups strokes.
 """
 
 import math
@@ -201,14 +201,14 @@ def stroke_pieces(mask: np.ndarray, stroke: float) -> Blobs | None:
     return pieces if len(pieces.boxes) <= MAX_PIECES else None
 
 
-def owned_pieces(mask: np.ndarray, owners: np.ndarray) -> Blobs | None:
-    """The ink parted by the digit each pixel belongs to (app.splitter's map): each connected
-    piece of one digit's ink is a piece, ink with no owner goes to the nearest piece. None when
-    that gives more than MAX_PIECES pieces."""
-    labels = np.zeros(mask.shape, dtype=np.int32)
-    for owner in range(1, int(owners.max()) + 1):
-        own = connected_blobs(mask & (owners == owner))
-        labels = np.where(own.labels > 0, own.labels + labels.max(), labels)
-    if labels.max() > MAX_PIECES:
-        return None
-    return numbered(grow(labels, mask, sum(mask.shape)))
+def owned_digits(mask: np.ndarray, owners: np.ndarray) -> np.ndarray:
+    """Every ink pixel of the mask labelled with its digit, 1..n left to right, from the digit
+    splitter's map (app.splitter): its owners off the mask are dropped, and ink it gave no owner
+    (too faint for it) goes to the nearest digit's."""
+    labels = grow(owners.astype(np.int32), mask, sum(mask.shape))
+    present = np.unique(labels[labels > 0])
+    columns = np.broadcast_to(np.arange(mask.shape[1]), mask.shape)
+    centres = [float(columns[labels == label].mean()) for label in present]
+    renumber = np.zeros(int(labels.max()) + 1, dtype=np.int32)
+    renumber[present[np.argsort(centres, kind="stable")]] = np.arange(1, len(present) + 1)
+    return renumber[labels]

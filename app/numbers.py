@@ -9,10 +9,12 @@ grouped by where they are, never by when they were drawn:
   wide for one digit and for columns inside a run that none of its strokes covers;
 - an image's connected blobs of ink are one digit when they overlap left to right (the model
   settles doubtful overlaps), and a group wider than a digit (neighbouring digits that touch) is
-  read two ways, the better kept: cut along the cheapest paths down through its ink, the chain
-  of cut-outs scored the same way; or parted into pieces by the digit each pixel is in, as the
-  digit splitter sees it (app.splitter; without one, at the junctions of its skeleton: see
-  app.ink_pieces), the pieces grouped into digits as strokes are.
+  parted by the digit each pixel is in, as the digit splitter sees it (app.splitter): each of
+  its digits is a digit, or merged with its neighbours (or the whole group one digit) where the
+  model scores that better. Without a splitter, the group is read two ways, the better kept:
+  cut along the cheapest paths down through its ink, the chain of cut-outs scored the same way;
+  or cut into stroke-like pieces at the junctions of its skeleton (app.ink_pieces), the pieces
+  grouped into digits as strokes are.
 
 Each digit then becomes a 28x28 through app.preprocessing (strokes_to_mnist, ink_to_mnist), the
 one home of MNIST preparation, and every digit goes through the model in one batch.
@@ -28,7 +30,7 @@ import numpy as np
 from app import honesty, preprocessing
 from app.errors import EmptyInput, TooManyDigits
 from app.inference import Model
-from app.ink_pieces import Blobs, Box, connected_blobs, owned_pieces, stroke_pieces
+from app.ink_pieces import Blobs, Box, connected_blobs, owned_digits, stroke_pieces
 from app.splitter import Splitter
 
 MAX_DIGITS = 12  # most digits in one number: a phone number, a year, a sum; more is a drawing
@@ -46,8 +48,9 @@ MAX_QUESTIONS = 48
 # tap, paper grain), not a digit.
 SPECK_SHARE = 0.12
 # A group of ink wider than this share of its height may be several touching digits, and is
-# split if the model prefers the digits to the whole (0.95 kept a 1 touching a 4 as one digit).
-SPLIT_ASPECT = 0.8
+# split if the model prefers the digits to the whole (0.95 kept a 1 touching a 4 as one digit;
+# with the splitter, 0.8 kept more touching pairs whole than 0.5 on the training writers).
+SPLIT_ASPECT = 0.5
 # How a candidate digit is scored when a drawing is cut into digits: the log of the model's
 # confidence, less ASPECT_COST for each unit of width over FREE_ASPECT times its height (two
 # digits read as one are wide; a single digit rarely is).
@@ -62,7 +65,12 @@ GAP_COST = 3.0
 GAP_WIDTH_COST = 10.0
 CROSSING_COST = 0.5  # each stroke a cut goes through (touching digits meet in one)
 MAX_STROKES_PER_DIGIT = 4  # pendigits writers use at most 3
-PIECED_COST = 0.5  # the pieces are the second choice: they may cut a wide digit in two
+PIECED_COST = 0.5  # the skeleton's pieces are the second choice: they may cut a wide digit in two
+# Each of the splitter's digits merged into a neighbour's costs this much (it sees a digit where
+# most pixels point, and is more often right than the model's liking for a merged pair), and at
+# most MAX_MERGED of them make one digit (the whole group is always a candidate too).
+MERGE_COST = 1.0
+MAX_MERGED = 3
 # Most stroke-like pieces of touching ink in one digit: an 8 cut at its crossing and into
 # strips is about 6.
 MAX_PIECES_PER_DIGIT = 8
@@ -368,13 +376,19 @@ class InkParts:
     def box_of(self, members: list[int], bounds: Bounds = None) -> Box | None:
         """The tight box of the part's own pixels; None when it has none."""
         top, left, own = self.own_mask(members, bounds)
-        rows, cols = np.flatnonzero(own.any(axis=1)), np.flatnonzero(own.any(axis=0))
-        if len(rows) == 0:
-            return None
-        return (left + cols[0], top + rows[0], left + cols[-1] + 1, top + rows[-1] + 1)
+        return moved(mask_box(own), left, top) if own.any() else None
 
     def model_input(self, members: list[int], bounds: Bounds = None) -> np.ndarray:
         return preprocessing.ink_to_mnist(self.cut_out(members, bounds))
+
+    def crop(self, members: list[int]) -> tuple[int, int, np.ndarray, np.ndarray]:
+        """(top, left, ink, own) of the blobs' box grown by HALO: their ink with its faint edge
+        (other ink removed), and which pixels are their own, for parting them further."""
+        top, left, near = self.own_mask(members, None, HALO)
+        height, width = near.shape
+        labels = self.blobs.labels[top : top + height, left : left + width]
+        ink = self.ink[top : top + height, left : left + width] * near
+        return top, left, ink, np.isin(labels, np.asarray(members) + 1)
 
 
 def column_cuts(piece: np.ndarray, left: int, height: int) -> list[int]:
@@ -470,32 +484,19 @@ def cut_apart(parts: InkParts, members: list[int], judge: Judge) -> list[DigitPa
     return [digits[run] for run in best_segmentation(len(cuts) - 1, scores)]
 
 
-def pieced_apart(
-    parts: InkParts, members: list[int], judge: Judge, splitter: Splitter | None
-) -> list[DigitPart] | None:
-    """The digits in one wide group of blobs, its ink parted by the digit the splitter sees
-    each pixel in (or, without one, cut into stroke-like pieces at the junctions of its
-    skeleton: see app.ink_pieces) and the pieces grouped into digits as strokes are; None when
-    the ink has too many pieces for that."""
-    top, left, near = parts.own_mask(members, None, HALO)
-    height, width = near.shape
-    ink = parts.ink[top : top + height, left : left + width] * near
-    labels = parts.blobs.labels[top : top + height, left : left + width]
-    own = np.isin(labels, np.asarray(members) + 1)
-    if splitter is not None:
-        pieces = owned_pieces(own, splitter.owners(ink))
-    else:
-        peak = max(float(ink.max()), 1e-9)
-        pieces = stroke_pieces(own, preprocessing.stroke_width(ink.astype(np.float32) / peak))
+def pieced_apart(parts: InkParts, members: list[int], judge: Judge) -> list[DigitPart] | None:
+    """The digits in one wide group of blobs, its ink cut into stroke-like pieces at the
+    junctions of its skeleton (see app.ink_pieces) and the pieces grouped into digits as
+    strokes are; None when the ink has too many pieces for that."""
+    top, left, ink, own = parts.crop(members)
+    peak = max(float(ink.max()), 1e-9)
+    pieces = stroke_pieces(own, preprocessing.stroke_width(ink.astype(np.float32) / peak))
     if pieces is None:
         return None
 
-    def cut_out(group: list[int]) -> np.ndarray:
-        chosen = np.isin(pieces.labels, np.asarray(group) + 1).astype(np.uint8)
-        return ink * (preprocessing.square_filter(chosen, HALO, np.maximum) > 0)
-
     def render(group: list[int]) -> np.ndarray:
-        return preprocessing.ink_to_mnist(cut_out(group))
+        chosen = np.isin(pieces.labels, np.asarray(group) + 1)
+        return preprocessing.ink_to_mnist(ink * grown(chosen))
 
     return [  # boxes from the crop's pixels to the ink map's
         DigitPart(moved(digit.box, left, top), digit.image, digit.judged)
@@ -503,18 +504,59 @@ def pieced_apart(
     ]
 
 
+def split_by_owner(
+    parts: InkParts, members: list[int], judge: Judge, splitter: Splitter
+) -> list[DigitPart]:
+    """The digits in one wide group of blobs as the digit splitter parts its ink: each digit
+    it sees is a digit, unless the model scores it better merged with its neighbours (a wide
+    digit the splitter took for two), or the whole group better as one digit (a wide 0)."""
+    top, left, ink, own = parts.crop(members)
+    owners = owned_digits(own, splitter.owners(ink))
+    count = int(owners.max())
+    runs = [(0, count)] + [
+        (start, end)
+        for start in range(count)
+        for end in range(start + 1, min(count, start + MAX_MERGED) + 1)
+        if (start, end) != (0, count)
+    ]
+    chosen = [(owners > start) & (owners <= end) for start, end in runs]
+    boxes = [moved(mask_box(mask), left, top) for mask in chosen]
+    images = [preprocessing.ink_to_mnist(ink * grown(mask)) for mask in chosen]
+    confidence = judge(images).tolist()
+    scores = {
+        run: digit_score(value, box) - (MERGE_COST * (run[1] - run[0] - 1) if index else 0.0)
+        for index, (run, value, box) in enumerate(zip(runs, confidence, boxes, strict=True))
+    }
+    digits = dict(zip(runs, map(DigitPart, boxes, images, confidence), strict=True))
+    return [digits[run] for run in best_segmentation(count, scores)]
+
+
+def grown(mask: np.ndarray) -> np.ndarray:
+    """The mask grown by HALO pixels: the faint anti-aliased edge of its ink."""
+    return preprocessing.square_filter(mask.astype(np.uint8), HALO, np.maximum) > 0
+
+
+def mask_box(mask: np.ndarray) -> Box:
+    """The tight box of a non-empty mask's pixels."""
+    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return (float(columns[0]), float(rows[0]), float(columns[-1] + 1), float(rows[-1] + 1))
+
+
 def touching_digits(
     parts: InkParts, members: list[int], judge: Judge, splitter: Splitter | None
 ) -> list[DigitPart]:
     """The digits in one group of blobs: the group itself when it is no wider than one digit,
-    otherwise the better of two ways apart, by the model's judgement of the digits each gives:
-    cut between digits that meet side by side, or pieced (by the digit splitter, or along the
-    strokes) where digits reach over or under each other (a 7's bar over the next digit)."""
+    otherwise as the digit splitter parts it; without a splitter, the better of two ways apart,
+    by the model's judgement of the digits each gives: cut between digits that meet side by
+    side, or pieced along the strokes where digits reach over or under each other (a 7's bar
+    over the next digit)."""
     box = parts.box_of(members)
     if box[2] - box[0] <= SPLIT_ASPECT * (box[3] - box[1]):
         return [DigitPart(box, parts.model_input(members))]
+    if splitter is not None:
+        return split_by_owner(parts, members, judge, splitter)
     ways = [cut_apart(parts, members, judge)]
-    pieced = pieced_apart(parts, members, judge, splitter)
+    pieced = pieced_apart(parts, members, judge)
     if pieced:
         ways.append(pieced)
     # Both ways judged their digits while choosing them: the verdicts are on each part.

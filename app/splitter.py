@@ -5,8 +5,8 @@ where one digit ends: a 7's bar runs into the next digit's stem, a 3's foot into
 splitter is a small fully convolutional network, trained on numbers written by pendigits'
 training writers (``python -m training splitter``), that says for every ink pixel how far left
 or right the centre of its digit is. Where many pixels point, a digit is: each pixel goes to the
-nearest such centre (owners_from_offsets), and app.numbers groups the pieces this gives into
-digits as it groups strokes (the model still has the last word).
+nearest such centre (owners_from_offsets), and app.numbers reads each such digit, merging
+neighbours where the model scores them better as one (the model still has the last word).
 
 It lives in ``model_store/_digit-splitter/`` beside the digit detector (the registry skips
 folders starting with "_"), checked against its card on load like every model. Without it,
@@ -31,10 +31,11 @@ INPUT_HEIGHT = 32
 INPUT_WIDTH = 224
 # Centres the pixels point to are gathered in a histogram smoothed over this share of the
 # frame's height; its peaks at least MIN_SPACING apart, holding at least MIN_SHARE of the ink
-# each, are the digits' centres. (Tuned on pendigits' training writers 1-20.)
+# each, are the digits' centres. (Tuned on pendigits' training writers 1-20; a digit seen
+# twice is merged again by app.numbers, a digit not seen is lost.)
 SPREAD = 0.03
-MIN_SPACING = 0.15
-MIN_SHARE = 0.03
+MIN_SPACING = 0.1
+MIN_SHARE = 0.02
 
 
 class Splitter:

@@ -67,3 +67,18 @@ def test_a_scribble_of_too_many_branches_is_not_cut_up() -> None:
     mask[::4, :] = True  # a grid: hundreds of junctions
     mask[:, ::4] = True
     assert ink_pieces.stroke_pieces(mask, stroke=1.0) is None
+
+
+def test_the_splitters_digits_cover_the_ink_numbered_left_to_right() -> None:
+    mask = np.zeros((6, 12), dtype=bool)
+    mask[1:5, 1:11] = True
+    owners = np.zeros((6, 12), dtype=np.int32)
+    owners[1:5, 7:11] = 1  # the splitter's first digit is the right one here
+    owners[1:5, 1:4] = 3  # its digit 2 lies off the mask only
+    owners[0, :] = 2
+    digits = ink_pieces.owned_digits(mask, owners)
+    assert np.array_equal(digits > 0, mask)  # every ink pixel has a digit, nothing else does
+    assert set(np.unique(digits[mask])) == {1, 2}
+    assert (digits[1:5, 1:4] == 1).all() and (digits[1:5, 7:11] == 2).all()
+    # Ink the splitter gave no digit goes to the nearest one.
+    assert (digits[1:5, 4] == 1).all() and (digits[1:5, 6] == 2).all()

@@ -82,13 +82,12 @@ def test_touching_held_out_digits_are_parted_into_their_own_digits(pendigits_pat
         mask = ink >= preprocessing.INK_THRESHOLD * ink.max()
         rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
         box = np.s_[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
-        pieces = ink_pieces.owned_pieces(mask[box], splitter.owners(ink[box]))
-        assert pieces is not None and np.array_equal(pieces.labels > 0, mask[box])
+        owners = ink_pieces.owned_digits(mask[box], splitter.owners(ink[box]))
+        assert np.array_equal(owners > 0, mask[box])
         whose = np.argmax(digit_coverages(number, SEED, index), axis=0)[box]
-        # Each piece's pixels, counted for the digit most of them belong to.
+        # Each of the splitter's digits, counted for the digit most of its pixels belong to.
         in_own_digit = sum(
-            np.bincount(whose[pieces.labels == label]).max()
-            for label in range(1, len(pieces.boxes) + 1)
+            np.bincount(whose[owners == label]).max() for label in range(1, owners.max() + 1)
         )
-        parted += len(pieces.boxes) >= len(number.text) and in_own_digit >= 0.95 * mask.sum()
+        parted += owners.max() >= len(number.text) and in_own_digit >= 0.95 * mask.sum()
     assert parted >= 16, parted  # 17 of 20 with the committed splitter (its first version: 19)
