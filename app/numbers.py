@@ -360,7 +360,7 @@ class InkParts:
         labels = self.blobs.labels[top:bottom, left:right]
         own = np.isin(labels, np.asarray(members) + 1)
         if halo and own.any():
-            own = preprocessing.square_filter(own.astype(np.uint8), halo, np.maximum) > 0
+            own = grown(own, halo)
         if bounds is not None:
             columns = np.arange(left, right)[np.newaxis, :]
             own &= columns >= bounds[0][top:bottom, np.newaxis]
@@ -513,27 +513,28 @@ def split_by_owner(
     top, left, ink, own = parts.crop(members)
     owners = owned_digits(own, splitter.owners(ink))
     count = int(owners.max())
-    runs = [(0, count)] + [
+    whole = (0, count)  # always a candidate, and never charged for merging
+    runs = [whole] + [
         (start, end)
         for start in range(count)
         for end in range(start + 1, min(count, start + MAX_MERGED) + 1)
-        if (start, end) != (0, count)
+        if (start, end) != whole
     ]
     chosen = [(owners > start) & (owners <= end) for start, end in runs]
     boxes = [moved(mask_box(mask), left, top) for mask in chosen]
     images = [preprocessing.ink_to_mnist(ink * grown(mask)) for mask in chosen]
     confidence = judge(images).tolist()
     scores = {
-        run: digit_score(value, box) - (MERGE_COST * (run[1] - run[0] - 1) if index else 0.0)
-        for index, (run, value, box) in enumerate(zip(runs, confidence, boxes, strict=True))
+        run: digit_score(value, box) - (0.0 if run == whole else MERGE_COST * (run[1] - run[0] - 1))
+        for run, value, box in zip(runs, confidence, boxes, strict=True)
     }
     digits = dict(zip(runs, map(DigitPart, boxes, images, confidence), strict=True))
     return [digits[run] for run in best_segmentation(count, scores)]
 
 
-def grown(mask: np.ndarray) -> np.ndarray:
-    """The mask grown by HALO pixels: the faint anti-aliased edge of its ink."""
-    return preprocessing.square_filter(mask.astype(np.uint8), HALO, np.maximum) > 0
+def grown(mask: np.ndarray, halo: int = HALO) -> np.ndarray:
+    """The mask grown by `halo` pixels: the faint anti-aliased edge of its ink."""
+    return preprocessing.square_filter(mask.astype(np.uint8), halo, np.maximum) > 0
 
 
 def mask_box(mask: np.ndarray) -> Box:
