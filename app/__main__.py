@@ -21,10 +21,11 @@ from urllib.parse import quote
 from pydantic import ValidationError
 from uvicorn.config import LOGGING_CONFIG
 
-from app import honesty, splitter, supervisor
+from app import honesty, supervisor
 from app.auth import new_teacher_key
 from app.classroom.network import join_addresses, reachable_from_lan, url_host
 from app.inference import ModelRegistry, ModelStoreError, registry_for
+from app.numbers.splitter import splitter_in
 from app.settings import Settings
 
 EXAMPLES = """\
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         registry = registry_for(settings.model_dir, settings.default_model, settings.data_dir)
         honesty.detector_in(settings.model_dir)  # loaded once here; forked workers inherit it
-        splitter.splitter_in(settings.model_dir)
+        splitter_in(settings.model_dir)
     except ModelStoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

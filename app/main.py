@@ -21,12 +21,13 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import honesty, metrics, splitter
+from app import honesty, metrics
 from app.dependencies import InvalidRequest, NotReady, field_path
 from app.errors import InputError, error_body
 from app.inference import ModelRegistry, class_models_dir, registry_for, watch_for_reloads
 from app.jobs.training import TrainingJobs
 from app.memory import keep_request_buffers
+from app.numbers.splitter import splitter_in
 from app.routers import (
     classes,
     classroom_pages,
@@ -221,7 +222,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Another worker (or a training run) asks for a reload through a file; see app.inference.
     reload_watcher = asyncio.create_task(watch_for_reloads(registry))
     honesty.detector_in(settings.model_dir)  # a damaged digit detector stops the start here
-    splitter.splitter_in(settings.model_dir)  # and so does a damaged digit splitter
+    splitter_in(settings.model_dir)  # and so does a damaged digit splitter
     # Preprocessing and inference hold the GIL most of the time: more threads than these two
     # (Starlette's default pool has 40) only add memory and contention.
     worker_threads = WorkerThreads()

@@ -1,8 +1,8 @@
-"""The skeleton pieces that part touching digits in images (app.ink_pieces)."""
+"""The skeleton pieces that part touching digits in images (app.numbers.ink_pieces)."""
 
 import numpy as np
 
-from app import ink_pieces
+from app.numbers import ink_pieces
 
 
 def thick_line(mask: np.ndarray, rows: slice, columns: slice) -> None:

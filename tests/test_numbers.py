@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app import ink_pieces, numbers
 from app.inference import load_model
+from app.numbers import ink_pieces, segmenting
 from app.settings import Settings
 from training.numbers import evaluate
 from training.pendigits import read_pendigits, writer_split
@@ -37,12 +37,12 @@ def test_connected_blobs_joins_diagonal_neighbours_and_keeps_apart_the_rest() ->
 
 def test_best_segmentation_picks_the_chain_with_the_highest_total() -> None:
     scores = {(0, 1): -1.0, (1, 2): -1.0, (0, 2): -0.5, (2, 3): -0.1}
-    assert numbers.best_segmentation(3, scores) == [(0, 2), (2, 3)]
+    assert segmenting.best_segmentation(3, scores) == [(0, 2), (2, 3)]
 
 
 def test_gap_cost_is_zero_for_overlapping_pieces_and_grows_with_a_gap() -> None:
-    assert numbers.gap_cost([(0, 0, 10, 20), (5, 0, 15, 20)]) == 0.0
-    narrow, wide = (numbers.gap_cost([(0, 0, 10, 20), (10 + g, 0, 20 + g, 20)]) for g in (2, 8))
+    assert segmenting.gap_cost([(0, 0, 10, 20), (5, 0, 15, 20)]) == 0.0
+    narrow, wide = (segmenting.gap_cost([(0, 0, 10, 20), (10 + g, 0, 20 + g, 20)]) for g in (2, 8))
     assert 0 < narrow < wide
 
 
@@ -50,7 +50,7 @@ def test_a_stroke_inside_another_joins_its_digit_but_a_neighbour_does_not() -> N
     zero, slash = (0, 0, 60, 100), (20, 30, 40, 70)  # a slashed 0
     touching_one = (50, 0, 70, 100)  # a 1 whose box reaches into the 0's
     seven, crossbar = (100, 0, 160, 100), (115, 50, 145, 55)
-    units = numbers.inner_strokes_joined([zero, slash, touching_one, seven, crossbar])
+    units = segmenting.inner_strokes_joined([zero, slash, touching_one, seven, crossbar])
     assert sorted(units) == [[0, 1], [2], [3, 4]]
 
 

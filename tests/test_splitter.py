@@ -1,5 +1,5 @@
-"""The digit splitter (app.splitter): checked on load (as the digit detector is), and it parts
-touching held-out digits."""
+"""The digit splitter (app.numbers.splitter): checked on load (as the digit detector is), and
+it parts touching held-out digits."""
 
 import shutil
 from collections.abc import Callable
@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app import ink_pieces, preprocessing
+from app import preprocessing
 from app.honesty import DETECTOR_FOLDER, open_detector
 from app.inference import ModelStoreError
-from app.settings import Settings
-from app.splitter import (
+from app.numbers import ink_pieces
+from app.numbers.splitter import (
     INPUT_HEIGHT,
     SPLITTER_FOLDER,
     framed,
@@ -20,6 +20,7 @@ from app.splitter import (
     owners_from_offsets,
     splitter_in,
 )
+from app.settings import Settings
 from training.numbers import digit_coverages, draw_number, written_numbers
 from training.pendigits import read_pendigits, writer_split
 

@@ -38,11 +38,11 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from app import numbers
 from app.errors import InputError
 from app.inference import Model, ModelStoreError, load_model
+from app.numbers import answer, images, strokes
+from app.numbers.splitter import splitter_in
 from app.settings import Settings
-from app.splitter import splitter_in
 from training.canvas import TRANSPARENT_SHARE, WHITE, random_colour, stroke_coverage
 from training.card_file import read_card, write_card
 from training.pendigits import PenDigit, PendigitsError, read_pendigits, writer_split
@@ -239,15 +239,15 @@ def written_numbers(
 
 def read(model: Model, model_dir: Path, number: WrittenNumber, png: bytes | None) -> str:
     """What /predict/number answers for the number (its strokes, or its picture)."""
-    judge = numbers.model_judge(model, model_dir)
+    judge = answer.model_judge(model, model_dir)
     try:
         if png is None:
-            parts = numbers.stroke_parts(list(number.strokes), judge)
+            parts = strokes.stroke_parts(list(number.strokes), judge)
         else:
-            parts = numbers.image_parts(png, judge, splitter_in(model_dir))
+            parts = images.image_parts(png, judge, splitter_in(model_dir))
     except InputError as error:
         return f"<{error.code}>"
-    return "".join(str(digit["digit"]) for digit in numbers.read_digits(parts, model, model_dir))
+    return "".join(str(digit["digit"]) for digit in answer.read_digits(parts, model, model_dir))
 
 
 @dataclass

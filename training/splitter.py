@@ -3,14 +3,14 @@
     python -m training splitter --pendigits pendigits-orig.tra --threads 2
 
 /predict/number reads a drawing's blobs of ink as digits; touching digits are one blob, and the
-splitter (app.splitter) says how to part it. It is trained here on whole numbers written by
+splitter (app.numbers.splitter) says how to part it. It is trained here on whole numbers written by
 pendigits' training writers 1-20 exactly as training.numbers writes them (the held-out writers
 21-30 measure it there), drawn as the page draws them:
 
 - numbers of 2-6 digits whose neighbours touch (TOUCHING_SHARE of them) or nearly touch, some
   written up to MAX_STRETCH times wider (wide handwriting);
 - each drawn on a wide pad (training.numbers.draw_number), turned into ink as the server does,
-  cropped to its ink and framed as app.splitter frames it;
+  cropped to its ink and framed as app.numbers.splitter frames it;
 - the target of each ink pixel is how far right of it the centre of its own digit's ink is, in
   frame heights (each digit's ink is drawn alone as well, to know whose each pixel is).
 
@@ -31,7 +31,13 @@ from pathlib import Path
 import numpy as np
 
 from app import preprocessing
-from app.splitter import INPUT_HEIGHT, INPUT_WIDTH, SPLITTER_COMMAND, SPLITTER_FOLDER, framed
+from app.numbers.splitter import (
+    INPUT_HEIGHT,
+    INPUT_WIDTH,
+    SPLITTER_COMMAND,
+    SPLITTER_FOLDER,
+    framed,
+)
 from training.card_file import write_card
 from training.numbers import (
     WrittenNumber,
@@ -141,9 +147,9 @@ def ink_loss(target, predicted):
 
 def offset_figures(owners: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     """How far off the centres are on frames the network did not train on, in frame heights,
-    and how often the ink is parted into its digits (app.splitter.owners_from_offsets): as
+    and how often the ink is parted into its digits (app.numbers.splitter.owners_from_offsets): as
     many parts as digits, each mostly one digit's ink, PARTED_RIGHT of the ink where it should."""
-    from app.splitter import owners_from_offsets
+    from app.numbers.splitter import owners_from_offsets
 
     on_ink = owners > 0
     error = np.abs(predicted - centre_offsets(owners))[on_ink]
@@ -221,7 +227,7 @@ def splitter_card(args, model, numbers: int, validation: int, seconds: float, fi
         "description": (
             "Fully convolutional network: for each ink pixel of a group of touching digits, "
             "how far right of it the centre of its digit is. /predict/number parts the ink "
-            "by the centres the pixels point to (app.splitter)."
+            "by the centres the pixels point to (app.numbers.splitter)."
         ),
         "architecture": f"{layers} → Conv2D(1, 1, linear)",
         "params": int(model.count_params()),

@@ -9,9 +9,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from app import numbers, preprocessing, splitter
+from app import preprocessing
 from app.dependencies import Drawing, loaded_registry, parse_predict_json, read_predict_body
 from app.inference import Model, ModelRegistry
+from app.numbers import answer, images, strokes
+from app.numbers.segmenting import Judge
+from app.numbers.splitter import splitter_in
 from app.routers.predict import answer_in_worker_thread, to_json
 from app.schemas import ERROR_RESPONSES, NUMBER_BODY, NumberPrediction
 from app.settings import Settings
@@ -19,17 +22,17 @@ from app.settings import Settings
 router = APIRouter(tags=["prediction"])
 
 
-def digit_parts(drawing: Drawing, judge: numbers.Judge, settings: Settings) -> list:
+def digit_parts(drawing: Drawing, judge: Judge, settings: Settings) -> list:
     """The number's digits, whatever the input kind."""
     if drawing.kind == "strokes":
-        return numbers.stroke_parts(drawing.data, judge, settings.max_strokes, settings.max_points)
-    digit_splitter = splitter.splitter_in(settings.model_dir)
+        return strokes.stroke_parts(drawing.data, judge, settings.max_strokes, settings.max_points)
+    digit_splitter = splitter_in(settings.model_dir)
     if drawing.kind == "pixels":
-        return numbers.pixels_parts(drawing.data, judge, digit_splitter)
+        return images.pixels_parts(drawing.data, judge, digit_splitter)
     data = drawing.data
     if isinstance(data, str):
         data = preprocessing.decode_base64_image(data)
-    return numbers.image_parts(
+    return images.image_parts(
         data, judge, digit_splitter, settings.max_image_pixels, settings.max_image_side
     )
 
@@ -37,9 +40,9 @@ def digit_parts(drawing: Drawing, judge: numbers.Judge, settings: Settings) -> l
 def read_number(drawing: Drawing, model: Model, settings: Settings) -> dict[str, Any]:
     """The NumberPrediction body for one drawing; InputError when it cannot be used."""
     started = time.perf_counter()
-    parts = digit_parts(drawing, numbers.model_judge(model, settings.model_dir), settings)
+    parts = digit_parts(drawing, answer.model_judge(model, settings.model_dir), settings)
     split = time.perf_counter()
-    digits = numbers.read_digits(parts, model, settings.model_dir)
+    digits = answer.read_digits(parts, model, settings.model_dir)
     finished = time.perf_counter()
     return {
         "number": "".join(str(digit["digit"]) for digit in digits),

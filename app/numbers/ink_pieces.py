@@ -1,17 +1,19 @@
-"""Pieces of an ink map: its connected blobs, its pixels by digit, stroke-like pieces cut from
-its skeleton.
+"""Pieces of an ink map: its connected blobs, cut-outs of them, its pixels by digit, and
+stroke-like pieces cut from its skeleton.
 
-Blobs part digits that do not touch. Digits that touch are one blob: the digit splitter
-(app.splitter) says which digit each of its pixels belongs to (owned_digits). Without a
-splitter, the skeleton is used: where digits meet, one digit's stroke runs into the other's (a
-7's bar into the next digit's stem), which makes a junction in the ink's skeleton (its
-one-pixel-wide centre line). Cut at its junctions, the skeleton falls into branches that are
-each part of one digit's stroke, as pen strokes are (long branches are cut into strips too:
-digits that meet end to end leave no junction), and every ink pixel goes to the nearest branch:
-app.numbers then groups them as it groups strokes.
+Blobs part digits that do not touch; InkParts cuts a set of blobs out of the ink (with their
+faint anti-aliased edge), for the model or to be parted further. Digits that touch are one blob:
+the digit splitter (app.numbers.splitter) says which digit each of its pixels belongs to
+(owned_digits). Without a splitter, the skeleton is used: where digits meet, one digit's stroke
+runs into the other's (a 7's bar into the next digit's stem), which makes a junction in the
+ink's skeleton (its one-pixel-wide centre line). Cut at its junctions, the skeleton falls into
+branches that are each part of one digit's stroke, as pen strokes are (long branches are cut
+into strips too: digits that meet end to end leave no junction), and every ink pixel goes to the
+nearest branch: app.numbers.cutting then groups them as it groups strokes.
 """
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +21,7 @@ import numpy as np
 from app import preprocessing
 
 Box = tuple[float, float, float, float]  # left, top, right, bottom; right and bottom exclusive
+HALO = 1  # pixels of faint anti-aliased edge kept around each blob's own pixels
 
 # The skeleton is traced on the ink scaled so that strokes are about this many pixels wide:
 # thick ink thins in a few passes, and a thin line gains no spurs from pixel noise.
@@ -203,8 +206,8 @@ def stroke_pieces(mask: np.ndarray, stroke: float) -> Blobs | None:
 
 def owned_digits(mask: np.ndarray, owners: np.ndarray) -> np.ndarray:
     """Every ink pixel of the mask labelled with its digit, 1..n left to right, from the digit
-    splitter's map (app.splitter): its owners off the mask are dropped, and ink it gave no owner
-    (too faint for it) goes to the nearest digit's."""
+    splitter's map (app.numbers.splitter): its owners off the mask are dropped, and ink it gave
+    no owner (too faint for it) goes to the nearest digit's."""
     labels = grow(owners.astype(np.int32), mask, sum(mask.shape))
     present = np.unique(labels[labels > 0])
     columns = np.broadcast_to(np.arange(mask.shape[1]), mask.shape)
@@ -212,3 +215,84 @@ def owned_digits(mask: np.ndarray, owners: np.ndarray) -> np.ndarray:
     renumber = np.zeros(int(labels.max()) + 1, dtype=np.int32)
     renumber[present[np.argsort(centres, kind="stable")]] = np.arange(1, len(present) + 1)
     return renumber[labels]
+
+
+# --- cut-outs of blobs -------------------------------------------------------------------------
+
+
+def moved(box: Box, right: float, down: float) -> Box:
+    left, top, box_right, bottom = box
+    return left + right, top + down, box_right + right, bottom + down
+
+
+def union_box(boxes: Sequence[Box]) -> Box:
+    lefts, tops, rights, bottoms = zip(*boxes, strict=True)
+    return min(lefts), min(tops), max(rights), max(bottoms)
+
+
+def grown(mask: np.ndarray, halo: int = HALO) -> np.ndarray:
+    """The mask grown by `halo` pixels: the faint anti-aliased edge of its ink."""
+    return preprocessing.square_filter(mask.astype(np.uint8), halo, np.maximum) > 0
+
+
+def mask_box(mask: np.ndarray) -> Box:
+    """The tight box of a non-empty mask's pixels."""
+    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return (float(columns[0]), float(rows[0]), float(columns[-1] + 1), float(rows[-1] + 1))
+
+
+# A cut between touching digits: for each row of the ink map, the first column right of it.
+Cut = np.ndarray
+Bounds = tuple[Cut, Cut] | None  # the cuts left and right of a part; None: no cut
+
+
+class InkParts:
+    """Cut-outs of one ink map: a set of blobs, optionally only what lies between two cuts."""
+
+    def __init__(self, ink: np.ndarray, blobs: Blobs) -> None:
+        self.ink = ink
+        self.blobs = blobs
+
+    def own_mask(self, members: list[int], bounds: Bounds, halo: int = 0) -> tuple:
+        """(top, left, mask) of the blobs' pixels between the cuts, grown by `halo` pixels
+        (the faint anti-aliased edge) but never over a cut."""
+        box = union_box([self.blobs.boxes[i] for i in members])
+        left, top, right, bottom = (int(v) for v in box)
+        if bounds is not None:
+            left = max(left, int(bounds[0][top:bottom].min()))
+            right = min(right, int(bounds[1][top:bottom].max()))
+        height, width = self.ink.shape
+        top, left = max(top - halo, 0), max(left - halo, 0)
+        bottom, right = min(bottom + halo, height), min(right + halo, width)
+        labels = self.blobs.labels[top:bottom, left:right]
+        own = np.isin(labels, np.asarray(members) + 1)
+        if halo and own.any():
+            own = grown(own, halo)
+        if bounds is not None:
+            columns = np.arange(left, right)[np.newaxis, :]
+            own &= columns >= bounds[0][top:bottom, np.newaxis]
+            own &= columns < bounds[1][top:bottom, np.newaxis]
+        return top, left, own
+
+    def cut_out(self, members: list[int], bounds: Bounds = None) -> np.ndarray:
+        """The ink of these blobs (with their faint edge) between the cuts, other ink removed."""
+        top, left, own = self.own_mask(members, bounds, HALO)
+        height, width = own.shape
+        return self.ink[top : top + height, left : left + width] * own
+
+    def box_of(self, members: list[int], bounds: Bounds = None) -> Box | None:
+        """The tight box of the part's own pixels; None when it has none."""
+        top, left, own = self.own_mask(members, bounds)
+        return moved(mask_box(own), left, top) if own.any() else None
+
+    def model_input(self, members: list[int], bounds: Bounds = None) -> np.ndarray:
+        return preprocessing.ink_to_mnist(self.cut_out(members, bounds))
+
+    def crop(self, members: list[int]) -> tuple[int, int, np.ndarray, np.ndarray]:
+        """(top, left, ink, own) of the blobs' box grown by HALO: their ink with its faint edge
+        (other ink removed), and which pixels are their own, for parting them further."""
+        top, left, near = self.own_mask(members, None, HALO)
+        height, width = near.shape
+        labels = self.blobs.labels[top : top + height, left : left + width]
+        ink = self.ink[top : top + height, left : left + width] * near
+        return top, left, ink, np.isin(labels, np.asarray(members) + 1)

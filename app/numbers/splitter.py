@@ -5,12 +5,12 @@ where one digit ends: a 7's bar runs into the next digit's stem, a 3's foot into
 splitter is a small fully convolutional network, trained on numbers written by pendigits'
 training writers (``python -m training splitter``), that says for every ink pixel how far left
 or right the centre of its digit is. Where many pixels point, a digit is: each pixel goes to the
-nearest such centre (owners_from_offsets), and app.numbers reads each such digit, merging
+nearest such centre (owners_from_offsets), and app.numbers.images reads each such digit, merging
 neighbours where the model scores them better as one (the model still has the last word).
 
 It lives in ``model_store/_digit-splitter/`` beside the digit detector (the registry skips
 folders starting with "_"), checked against its card on load like every model. Without it,
-touching digits are pieced along their skeleton instead (app.ink_pieces.stroke_pieces).
+touching digits are cut apart or pieced along their skeleton instead (app.numbers.cutting).
 """
 
 import functools
@@ -32,7 +32,7 @@ INPUT_WIDTH = 224
 # Centres the pixels point to are gathered in a histogram smoothed over this share of the
 # frame's height; its peaks at least MIN_SPACING apart, holding at least MIN_SHARE of the ink
 # each, are the digits' centres. (Tuned on pendigits' training writers 1-20; a digit seen
-# twice is merged again by app.numbers, a digit not seen is lost.)
+# twice is merged again by app.numbers.images, a digit not seen is lost.)
 SPREAD = 0.03
 MIN_SPACING = 0.1
 MIN_SHARE = 0.02
