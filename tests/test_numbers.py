@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from app.inference import load_model
-from app.numbers import ink_pieces, segmenting
+from app.numbers import answer, ink_pieces, segmenting, strokes
 from app.settings import Settings
 from training.numbers import evaluate
 from training.pendigits import read_pendigits, writer_split
@@ -52,6 +52,28 @@ def test_a_stroke_inside_another_joins_its_digit_but_a_neighbour_does_not() -> N
     seven, crossbar = (100, 0, 160, 100), (115, 50, 145, 55)
     units = segmenting.inner_strokes_joined([zero, slash, touching_one, seven, crossbar])
     assert sorted(units) == [[0, 1], [2], [3, 4]]
+
+
+def test_a_four_whose_stem_stands_right_of_its_bar_is_one_digit() -> None:
+    """A 4 in two strokes, its stem a little right of its hook's bar (many write it so), then a
+    7 a clear gap away: two digits, not a 1, a 1 and a 7."""
+    model_dir = Settings().model_dir
+    model = load_model(model_dir / Settings().default_model)
+    # (As a training writer wrote it: pendigits writers 1-20.)
+    hook = [
+        [24.9, -17.0], [25.5, -17.0], [24.9, -15.2], [23.7, -11.5], [20.7, -6.1], [17.0, 1.2],
+        [12.8, 11.0], [9.1, 21.9], [4.9, 32.9], [1.8, 44.4], [0.0, 54.2], [0.6, 63.3],
+        [2.4, 70.0], [7.3, 74.8], [12.8, 77.9], [20.7, 79.1], [28.0, 79.1], [35.9, 77.9],
+    ]  # fmt: skip
+    stem = [
+        [59.6, 49.9], [59.0, 48.7], [57.2, 46.2], [55.4, 45.0], [54.1, 45.0], [52.3, 46.2],
+        [50.5, 48.7], [48.1, 54.2], [48.1, 60.8], [48.1, 68.8], [47.4, 77.9], [47.4, 87.6],
+        [47.4, 96.7],
+    ]  # fmt: skip
+    seven = [[110, 0], [160, 0], [130, 100]]
+    parts = strokes.stroke_parts([seven, hook, stem], answer.model_judge(model, model_dir))
+    digits = answer.read_digits(parts, model, model_dir)
+    assert [digit["digit"] for digit in digits] == [4, 7]
 
 
 @pytest.mark.slow
