@@ -1,7 +1,11 @@
 """The digit splitter (app.numbers.splitter): checked on load (as the digit detector is), and
 it parts touching held-out digits."""
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,8 +27,10 @@ from app.numbers.splitter import (
 from app.settings import Settings
 from training.numbers import digit_coverages, draw_number, written_numbers
 from training.pendigits import read_pendigits, writer_split
+from training.splitter import ARCHITECTURE
 
 STORE = Settings().model_dir
+REPO_ROOT = Path(__file__).resolve().parent.parent
 SEED = 5
 
 
@@ -92,3 +98,31 @@ def test_touching_held_out_digits_are_parted_into_their_own_digits(pendigits_pat
         )
         parted += owners.max() >= len(number.text) and in_own_digit >= 0.95 * mask.sum()
     assert parted >= 16, parted  # 18 of 20 with the committed splitter and peak settings
+
+
+def test_a_quick_training_run_stores_a_splitter_the_server_opens(
+    pendigits_path: Path, tmp_path: Path
+) -> None:
+    """`python -m training splitter` end to end on a few numbers: what it stores loads as the
+    server loads it (checked against its card) and parts a frame of the right size."""
+    result = subprocess.run(
+        [sys.executable, "-m", "training", "splitter", "--pendigits", str(pendigits_path),
+         "--numbers", "40", "--epochs", "1", "--threads", "2", "--out", str(tmp_path)],
+        cwd=REPO_ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    card = json.loads((tmp_path / SPLITTER_FOLDER / "card.json").read_text())
+    assert card["architecture"] == ARCHITECTURE
+    stored = json.loads((STORE / SPLITTER_FOLDER / "card.json").read_text())
+    assert stored["architecture"] == ARCHITECTURE  # the store's splitter is this code's
+    assert card["training"]["epochs"] == 1
+    assert set(card["evaluation"]["validation"]) == {
+        "median_offset_error", "p90_offset_error", "numbers_parted_right", "validation_loss",
+    }  # fmt: skip
+    splitter = open_splitter(tmp_path / SPLITTER_FOLDER)
+    ink = np.zeros((40, 90), np.float32)
+    ink[5:35, 10:14] = ink[5:35, 60:64] = 1.0  # two strokes apart
+    owners = splitter.owners(ink)
+    assert owners.shape == ink.shape
+    assert not owners[ink == 0].any() and owners[ink > 0].min() >= 1
