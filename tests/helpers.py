@@ -113,6 +113,18 @@ def quiet_env(**variables: str) -> dict[str, str]:
     return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **variables}
 
 
+def run_training(*arguments: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``python -m training ...`` from the repository, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "training", *arguments],
+        cwd=REPO_ROOT,
+        env=quiet_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 @contextmanager
 def running_server(
     model_dir: Path,

@@ -5,7 +5,6 @@ import io
 import json
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -17,8 +16,7 @@ import pytest
 
 from app.inference import load_model
 from app.settings import Settings
-from tests.conftest import REPO_ROOT
-from tests.helpers import TEACHER, quiet_env, running_server
+from tests.helpers import TEACHER, run_training, running_server
 from tests.test_model_versions import post_throughout, wait_until_every_worker_serves
 from training.finetune import Corrections, default_decision, split_corrections
 from training.pendigits import read_pendigits, writer_split
@@ -30,15 +28,7 @@ FINETUNE_SECONDS = 900  # a quick run takes 1-3 minutes; the shared machine can 
 
 
 def training(*arguments: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "training", *arguments]
-    done = subprocess.run(
-        command,
-        cwd=REPO_ROOT,
-        env=quiet_env(),
-        capture_output=True,
-        text=True,
-        timeout=FINETUNE_SECONDS,
-    )
+    done = run_training(*arguments, timeout=FINETUNE_SECONDS)
     assert done.returncode == 0, done.stdout + done.stderr
     return done
 

@@ -2,10 +2,7 @@
 it parts touching held-out digits."""
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,12 +22,12 @@ from app.numbers.splitter import (
     splitter_in,
 )
 from app.settings import Settings
+from tests.helpers import run_training
 from training.numbers import digit_coverages, draw_number, written_numbers
 from training.pendigits import read_pendigits, writer_split
 from training.splitter import ARCHITECTURE
 
 STORE = Settings().model_dir
-REPO_ROOT = Path(__file__).resolve().parent.parent
 SEED = 5
 
 
@@ -105,11 +102,9 @@ def test_a_quick_training_run_stores_a_splitter_the_server_opens(
 ) -> None:
     """`python -m training splitter` end to end on a few numbers: what it stores loads as the
     server loads it (checked against its card) and parts a frame of the right size."""
-    result = subprocess.run(
-        [sys.executable, "-m", "training", "splitter", "--pendigits", str(pendigits_path),
-         "--numbers", "40", "--epochs", "1", "--threads", "2", "--out", str(tmp_path)],
-        cwd=REPO_ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-        capture_output=True, text=True, timeout=300,
+    result = run_training(
+        "splitter", "--pendigits", str(pendigits_path), "--numbers", "40", "--epochs", "1",
+        "--threads", "2", "--out", str(tmp_path),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     card = json.loads((tmp_path / SPLITTER_FOLDER / "card.json").read_text())

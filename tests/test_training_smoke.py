@@ -1,9 +1,6 @@
 """Quick end-to-end training runs: what they store is what the server and the card promise."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import keras
@@ -11,12 +8,12 @@ import numpy as np
 import pytest
 
 from app.preprocessing import PREPROCESSING_VERSION
+from tests.helpers import run_training
 from training.__main__ import main
 from training.data import file_sha256, load_mnist
 from training.export import tflite_predict
 from training.train import TrainOptions, train_model
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 # The card layout of the shared model-store contract, written out here so a drift shows up.
 CARD_KEYS = {
     "name", "description", "architecture", "layers", "params", "input", "output",
@@ -35,18 +32,6 @@ INPUT_SPEC = {
     "polarity": "white_on_black",
 }
 QUICK_COMMAND = ["train", "--model", "mlp512", "--limit", "2000", "--epochs", "1", "--seed", "1"]
-
-
-def run_cli(*arguments: str) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run(
-        [sys.executable, "-m", "training", *arguments],
-        cwd=REPO_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +55,7 @@ def quick_store(small_mnist: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     """A model store holding mlp512 after one epoch, trained through the command line."""
     store = tmp_path_factory.mktemp("store")
     arguments = [*QUICK_COMMAND, "--data", str(small_mnist), "--out", str(store), "--threads", "2"]
-    result = run_cli(*arguments)
+    result = run_training(*arguments)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "mlp512" in result.stdout.splitlines()[-1]  # the summary table's row
     return store
@@ -213,7 +198,7 @@ def test_robust_cnn_trains_under_mirrored_strategy_with_pendigits_training_write
 
 
 def test_help_explains_every_training_option() -> None:
-    result = run_cli("train", "--help")
+    result = run_training("train", "--help")
     assert result.returncode == 0
     for option in (
         "--model", "--data", "--out", "--seed", "--deterministic", "--epochs", "--batch-size",
@@ -221,4 +206,4 @@ def test_help_explains_every_training_option() -> None:
         "multiworker", "robust-cnn",
     ):  # fmt: skip
         assert option in result.stdout
-    assert run_cli("--help").returncode == 0
+    assert run_training("--help").returncode == 0

@@ -123,7 +123,7 @@ def splitter_in(model_dir: Path) -> Splitter | None:
     Called at start-up (app.main's lifespan), so a damaged splitter stops the server there.
     """
     missing = (
-        "%s has no digit splitter; touching digits in images are pieced along their skeleton "
-        f"instead. Train it: {SPLITTER_COMMAND}"
+        "%s has no digit splitter; touching digits in images are cut apart or pieced along "
+        f"their skeleton instead. Train it: {SPLITTER_COMMAND}"
     )
     return helper_network_in(model_dir, SPLITTER_FOLDER, open_splitter, missing)
