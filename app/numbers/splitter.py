@@ -33,9 +33,9 @@ INPUT_WIDTH = 224
 # frame's height; its peaks at least MIN_SPACING apart, holding at least MIN_SHARE of the ink
 # each, are the digits' centres. (Tuned on pendigits' training writers 1-20; a digit seen
 # twice is merged again by app.numbers.images, a digit not seen is lost.)
-SPREAD = 0.03
+SPREAD = 0.02
 MIN_SPACING = 0.1
-MIN_SHARE = 0.02
+MIN_SHARE = 0.03
 
 
 class Splitter:
