@@ -28,6 +28,7 @@ import logging
 import multiprocessing
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -138,22 +139,22 @@ def labelled_frames(pen: list, count: int, seed: int, workers: int) -> tuple:
     return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
 
-def build_splitter():
+def build_splitter() -> Any:
     """Frame (INPUT_HEIGHT, INPUT_WIDTH, 1) → the layers of ARCHITECTURE → centre offsets."""
     import keras
     from keras import layers
 
-    def conv(filters: int, **options):
+    def relu_conv3(filters: int, **options: Any) -> Any:
         return layers.Conv2D(filters, 3, padding="same", activation="relu", **options)
 
     inputs = keras.Input((INPUT_HEIGHT, INPUT_WIDTH, 1), name="ink")
-    edges = conv(EDGE_FILTERS)(inputs)
-    x = conv(2 * EDGE_FILTERS, strides=2)(edges)
+    edges = relu_conv3(EDGE_FILTERS)(inputs)
+    middle = relu_conv3(2 * EDGE_FILTERS, strides=2)(edges)
     for dilation in MIDDLE_DILATIONS:
-        x = conv(MIDDLE_FILTERS, dilation_rate=dilation)(x)
-    x = layers.UpSampling2D(2, interpolation="bilinear")(x)
-    x = conv(JOINED_FILTERS)(layers.Concatenate()([x, edges]))
-    outputs = layers.Conv2D(1, 1, name="centre_offset")(x)
+        middle = relu_conv3(MIDDLE_FILTERS, dilation_rate=dilation)(middle)
+    middle = layers.UpSampling2D(2, interpolation="bilinear")(middle)
+    joined = relu_conv3(JOINED_FILTERS)(layers.Concatenate()([middle, edges]))
+    outputs = layers.Conv2D(1, 1, name="centre_offset")(joined)
     return keras.Model(inputs, outputs, name="digit_splitter")
 
 
