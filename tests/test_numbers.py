@@ -57,8 +57,9 @@ def test_a_stroke_inside_another_joins_its_digit_but_a_neighbour_does_not() -> N
 def test_a_four_whose_stem_stands_right_of_its_bar_is_one_digit() -> None:
     """A 4 in two strokes, its stem a little right of its hook's bar (many write it so), then a
     7 a clear gap away: two digits, not a 1, a 1 and a 7."""
-    model_dir = Settings().model_dir
-    model = load_model(model_dir / Settings().default_model)
+    settings = Settings()
+    model_dir = settings.model_dir
+    model = load_model(model_dir / settings.default_model)
     # (As a training writer wrote it: pendigits writers 1-20.)
     hook = [
         [24.9, -17.0], [25.5, -17.0], [24.9, -15.2], [23.7, -11.5], [20.7, -6.1], [17.0, 1.2],

@@ -1,7 +1,6 @@
 """The digit splitter (app.numbers.splitter): checked on load (as the digit detector is), and
 it parts touching held-out digits."""
 
-import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ from app.numbers.splitter import (
 )
 from app.settings import Settings
 from tests.helpers import run_training
+from training.card_file import read_card
 from training.numbers import digit_coverages, draw_number, written_numbers
 from training.pendigits import read_pendigits, writer_split
 from training.splitter import ARCHITECTURE
@@ -107,9 +107,9 @@ def test_a_quick_training_run_stores_a_splitter_the_server_opens(
         "--threads", "2", "--out", str(tmp_path),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
-    card = json.loads((tmp_path / SPLITTER_FOLDER / "card.json").read_text())
+    card = read_card(tmp_path / SPLITTER_FOLDER)
     assert card["architecture"] == ARCHITECTURE
-    stored = json.loads((STORE / SPLITTER_FOLDER / "card.json").read_text())
+    stored = read_card(STORE / SPLITTER_FOLDER)
     assert stored["architecture"] == ARCHITECTURE  # the store's splitter is this code's
     assert card["training"]["epochs"] == 1
     assert set(card["evaluation"]["validation"]) == {
