@@ -9,8 +9,8 @@ import pytest
 from app.inference import load_model
 from app.numbers import answer, ink_pieces, segmenting, strokes
 from app.settings import Settings
-from training.numbers import evaluate
-from training.pendigits import read_pendigits, writer_split
+from training.numbers import Tally, evaluate, write_number, writer_table
+from training.pendigits import PenDigit, read_pendigits, writer_split
 
 # The bounded run: the first numbers of the full run (same seed), with floors 3 to 10 points below
 # what they measure today (clear 96% / 98%, touching 100% / 100%, strokes / image). The full run's
@@ -75,6 +75,19 @@ def test_a_four_whose_stem_stands_right_of_its_bar_is_one_digit() -> None:
     parts = strokes.stroke_parts([seven, hook, stem], answer.model_judge(model, model_dir))
     digits = answer.read_digits(parts, model, model_dir)
     assert [digit["digit"] for digit in digits] == [4, 7]
+
+
+def test_a_written_number_keeps_its_writer_and_the_tally_counts_per_writer() -> None:
+    one = PenDigit(1, 28, (np.array([[0.0, 0.0], [0.0, 100.0]]),))
+    number = write_number([one, one], "clear", np.random.default_rng(0))
+    assert (number.text, number.writer) == ("11", 28)
+    tally = Tally()
+    for truth, read, writer in [("11", "11", 28), ("11", "17", 28), ("96", "96", 5)]:
+        tally.add(truth, read, writer)
+    assert tally.by_writer == {28: [2, 1], 5: [1, 1]}
+    rows = writer_table({("robust-cnn", "clear", "strokes"): tally}).splitlines()
+    assert rows[0] == "Numbers entirely right by writer, robust-cnn"
+    assert [row.split() for row in rows[2:]] == [["5", "1/1"], ["28", "1/2"]]
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ from app.preprocessing import drop_stray_marks, image_bytes_to_mnist
 from app.settings import Settings
 from training.canvas import WHITE, CanvasStyle, canvas_png, render_canvas
 from training.pendigits import PenDigit, PendigitsError, read_pendigits, writer_split
-from training.realdraw import Scores, main, strokes_input, update_card
+from training.realdraw import Scores, Slice, main, per_writer_table, strokes_input, update_card
 
 DEFAULT_MODEL = "robust-cnn"
 # A 7 with a crossbar, drawn in two strokes, in tablet-like units (y down).
@@ -148,6 +148,7 @@ def test_evaluation_of_a_slice_reports_both_paths_and_writer_groups(
     printed = capsys.readouterr().out
     assert "held-out writers (n=200)" in printed and "training writers (n=200)" in printed
     assert f"Confusion matrix, {DEFAULT_MODEL}, image path, held-out writers" in printed
+    assert f"Accuracy (%) by writer, {DEFAULT_MODEL}, held-out writers" in printed
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     heldout = summary[DEFAULT_MODEL]["heldout"]
     assert heldout["n"] == 200 and summary[DEFAULT_MODEL]["training_writers"]["n"] == 200
@@ -157,6 +158,18 @@ def test_evaluation_of_a_slice_reports_both_paths_and_writer_groups(
     for path in ("strokes", "image"):
         picture = Image.open(tmp_path / f"worst-{DEFAULT_MODEL}-{path}.png")
         assert picture.format == "PNG" and picture.width == 8 * 28 * 4
+
+
+def test_the_writer_table_names_each_writers_accuracy_and_commonest_misreadings() -> None:
+    labels = np.array([9, 9, 9, 1, 1, 4])
+    writers = [28, 28, 28, 28, 3, 3]
+    digits = [PenDigit(int(k), w, SEVEN) for k, w in zip(labels, writers, strict=True)]
+    read = {"strokes": [7, 7, 9, 7, 1, 4], "image": [7, 9, 9, 1, 1, 1]}
+    probabilities = {path: np.eye(10)[answers] for path, answers in read.items()}
+    part = Slice("heldout", np.arange(6), digits, labels, {})
+    rows = per_writer_table(part, probabilities).splitlines()
+    assert rows[1].split() == ["3", "2", "100.0", "50.0"]
+    assert rows[2].split() == ["28", "4", "25.0", "75.0", "9->7", "x2,", "1->7", "x1"]
 
 
 def test_default_model_reads_held_out_writers_as_its_card_claims(

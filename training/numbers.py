@@ -31,7 +31,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,7 @@ class WrittenNumber:
     spacing: str
     brush: float  # the brush's width in stroke units
     owners: tuple[int, ...] = ()  # which digit (0 = leftmost) each stroke is part of
+    writer: int = 0  # the pendigits writer of every digit
 
 
 def dense(points: np.ndarray, step: float) -> np.ndarray:
@@ -129,7 +130,12 @@ def write_number(
     order = rng.permutation(len(every))
     text = "".join(str(digit.label) for digit in digits)
     return WrittenNumber(
-        text, tuple(every[i] for i in order), spacing, brush, tuple(owners[i] for i in order)
+        text,
+        tuple(every[i] for i in order),
+        spacing,
+        brush,
+        tuple(owners[i] for i in order),
+        digits[0].writer,
     )
 
 
@@ -213,7 +219,7 @@ def widened(number: WrittenNumber, stretch: float) -> WrittenNumber:
     if stretch == 1.0:
         return number
     strokes = tuple(points * [stretch, 1.0] for points in number.strokes)
-    return WrittenNumber(number.text, strokes, number.spacing, number.brush, number.owners)
+    return replace(number, strokes=strokes)
 
 
 def written_numbers(
@@ -259,10 +265,14 @@ class Tally:
     digits: int = 0
     digits_right: int = 0
     count_right: int = 0
+    by_writer: dict[int, list[int]] = field(default_factory=dict)  # writer -> [numbers, right]
 
-    def add(self, truth: str, answer: str) -> None:
+    def add(self, truth: str, answer: str, writer: int = 0) -> None:
         self.numbers += 1
         self.numbers_right += answer == truth
+        numbers_and_right = self.by_writer.setdefault(writer, [0, 0])
+        numbers_and_right[0] += 1
+        numbers_and_right[1] += answer == truth
         self.digits += len(truth)
         if len(answer) == len(truth):
             self.count_right += 1
@@ -309,9 +319,11 @@ def evaluate(
                 tally = tallies.setdefault((model.name, spacing, path), Tally())
                 for number, png in zip(written, pictures, strict=True):
                     answer = read(model, model_dir, number, None if path == "strokes" else png)
-                    tally.add(number.text, answer)
+                    tally.add(number.text, answer, number.writer)
                     if mistakes is not None and answer != number.text:
-                        mistakes.append((model.name, spacing, path, number.text, answer))
+                        mistakes.append(
+                            (model.name, spacing, path, number.text, answer, number.writer)
+                        )
     return tallies
 
 
@@ -356,6 +368,9 @@ def add_numbers_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="write every number this many times wider (wide handwriting; for tuning)",
     )
     parser.add_argument("--show-mistakes", type=int, default=0, help="print up to N mistakes")
+    parser.add_argument(
+        "--by-writer", action="store_true", help="print the numbers right of each writer"
+    )
     parser.add_argument(
         "--update-cards", action="store_true", help="store the figures in each model's card"
     )
@@ -402,7 +417,9 @@ def run_numbers_eval(args: argparse.Namespace) -> int:
             f"{100 * figures['digit_count_right']:7.1f}%{100 * figures['digits_right']:7.1f}%\n"
         )
     for mistake in mistakes[: args.show_mistakes]:
-        out.write("  {} {} {}: {} read {}\n".format(*mistake))
+        out.write("  {} {} {}: {} read {} (writer {})\n".format(*mistake))
+    if args.by_writer:
+        out.write(writer_table(tallies))
     if args.update_cards:
         if args.writers != "heldout" or args.stretch != 1.0:
             sys.stderr.write(
@@ -413,6 +430,24 @@ def run_numbers_eval(args: argparse.Namespace) -> int:
         update_cards(Path(args.model_dir), tallies, args)
     out.write(f"({time.perf_counter() - started:.0f} s)\n")
     return 0
+
+
+def writer_table(tallies: dict[tuple[str, str, str], Tally]) -> str:
+    """Numbers entirely right per writer (rows) for each spacing and path (columns), one block
+    per model: one writer's style can hold a whole figure back."""
+    blocks = []
+    for model in dict.fromkeys(key[0] for key in tallies):
+        columns = [key for key in tallies if key[0] == model]
+        writers = sorted({writer for key in columns for writer in tallies[key].by_writer})
+        lines = [f"Numbers entirely right by writer, {model}"]
+        lines.append(f"{'writer':8}" + "".join(f"{' '.join(key[1:]):>18}" for key in columns))
+        for writer in writers:
+            cells = [tallies[key].by_writer.get(writer, [0, 0]) for key in columns]
+            lines.append(
+                f"{writer:<8}" + "".join(f"{f'{right}/{numbers}':>18}" for numbers, right in cells)
+            )
+        blocks.append("\n".join(lines) + "\n")
+    return "".join(blocks)
 
 
 def update_cards(model_dir: Path, tallies: dict[tuple[str, str, str], Tally], args) -> None:
