@@ -1,6 +1,5 @@
 """GET /models, /models/{name}, /health, /ready, the OpenAPI docs and the security headers."""
 
-import json
 import re
 from collections.abc import Iterator
 
@@ -13,6 +12,7 @@ from app.main import PAGE_POLICY, SecurityHeaders
 from app.routers.models import real_drawings_accuracy
 from app.settings import Settings
 from tests.helpers import TestClient, assert_error, served_app
+from training.card_file import read_card
 
 SETTINGS = Settings()
 
@@ -24,7 +24,7 @@ def client() -> Iterator[TestClient]:
 
 
 def card_on_disk(name: str) -> dict:
-    return json.loads((SETTINGS.model_dir / name / "card.json").read_text(encoding="utf-8"))
+    return read_card(SETTINGS.model_dir / name)
 
 
 def test_models_lists_every_model_and_flags_only_the_default(client: TestClient) -> None:

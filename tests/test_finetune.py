@@ -2,7 +2,6 @@
 
 import dataclasses
 import io
-import json
 import shutil
 import subprocess
 import threading
@@ -18,6 +17,7 @@ from app.inference import load_model
 from app.settings import Settings
 from tests.helpers import TEACHER, run_training, running_server
 from tests.test_model_versions import post_throughout, wait_until_every_worker_serves
+from training.card_file import read_card
 from training.finetune import Corrections, default_decision, split_corrections
 from training.pendigits import read_pendigits, writer_split
 
@@ -130,7 +130,7 @@ def test_corrections_fine_tune_into_a_version_the_server_reloads_under_load(
         "model.keras",
         "model.tflite",
     ]
-    card = json.loads((folder / "card.json").read_text())
+    card = read_card(folder)
     finetune = card["finetune"]
     assert finetune["parent_version"] == 1
     assert finetune["corrections"]["count"] == CORRECTIONS
@@ -146,7 +146,7 @@ def test_corrections_fine_tune_into_a_version_the_server_reloads_under_load(
     for pair in comparison.values():
         assert all(0.5 < pair[key] <= 1 for key in ("parent", "new")), comparison
     # The parent re-evaluated by the fine-tune scores what its own card says.
-    parent_card = json.loads((SETTINGS.model_dir / MODEL / "card.json").read_text())
+    parent_card = read_card(SETTINGS.model_dir / MODEL)
     parent_accuracy = parent_card["evaluation"]["mnist_test"]["accuracy"]
     assert comparison["mnist_test"]["parent"] == pytest.approx(parent_accuracy, abs=1e-4)
     marked = comparison["mnist_test"]["parent"] - comparison["mnist_test"]["new"] <= 0.002

@@ -5,7 +5,6 @@ must come back with is_digit false, held-out MNIST and pendigits digits with is_
 every prediction (batch items too) carries both fields, with the calibrated probabilities.
 """
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from app.honesty import DETECTOR_FOLDER, calibrate, temperature
 from app.inference import load_model
 from app.settings import Settings
 from tests.helpers import assert_error, running_server
+from training.card_file import read_card
 from training.pendigits import read_pendigits, writer_split
 
 SETTINGS = Settings()
@@ -88,7 +88,7 @@ def test_held_out_mnist_and_pendigits_digits_are_accepted(
 def test_every_prediction_carries_is_digit_and_a_score_matching_the_threshold(
     server: str,
 ) -> None:
-    card = json.loads((SETTINGS.model_dir / DETECTOR_FOLDER / "card.json").read_text())
+    card = read_card(SETTINGS.model_dir / DETECTOR_FOLDER)
     threshold = card["threshold"]
     single = httpx.post(f"{server}/predict", json={"strokes": dense(NOT_DIGITS["star"])}).json()
     items = batch(server, [{"strokes": [[[50, 0], [50, 100]]]}, {"pixels": [[0] * 28] * 28}])

@@ -1,6 +1,5 @@
 """Every committed model in model_store/ is what its card says: spec, files and accuracy."""
 
-import json
 from pathlib import Path
 
 import keras
@@ -8,6 +7,7 @@ import numpy as np
 import pytest
 
 from app.inference import model_folders
+from training.card_file import read_card
 from training.data import file_sha256
 from training.export import tflite_predict
 
@@ -23,13 +23,9 @@ INPUT_SPEC = {
 TOLERANCE = 0.001  # 0.1 percentage points: one digit in 1,000
 
 
-def read_card(name: str) -> dict:
-    return json.loads((STORE / name / "card.json").read_text(encoding="utf-8"))
-
-
 @pytest.mark.parametrize("name", MODELS)
 def test_stored_model_loads_and_matches_its_card_input_spec(name: str) -> None:
-    card = read_card(name)
+    card = read_card(STORE / name)
     model = keras.models.load_model(STORE / name / "model.keras")
     assert card["name"] == name
     assert card["input"] == INPUT_SPEC
@@ -44,7 +40,7 @@ def test_stored_model_loads_and_matches_its_card_input_spec(name: str) -> None:
 
 @pytest.mark.parametrize("name", MODELS)
 def test_stored_model_files_match_the_hashes_in_its_card(name: str) -> None:
-    files = read_card(name)["files"]
+    files = read_card(STORE / name)["files"]
     for file_name in ("model.keras", "model.tflite"):
         assert file_sha256(STORE / name / file_name) == files[file_name]["sha256"], file_name
 
@@ -57,7 +53,7 @@ def test_stored_tflite_model_scores_what_its_card_claims_on_mnist_test(
     probabilities = tflite_predict(STORE / name / "model.tflite", images)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
     accuracy = float((probabilities.argmax(axis=1) == labels).mean())
-    claimed = read_card(name)["evaluation"]["mnist_test"]["accuracy"]
+    claimed = read_card(STORE / name)["evaluation"]["mnist_test"]["accuracy"]
     assert abs(accuracy - claimed) <= TOLERANCE
 
 

@@ -26,6 +26,7 @@ from app.inference import (
 )
 from app.settings import Settings
 from tests.helpers import TEACHER, assert_error, running_server
+from training.card_file import read_card
 
 SETTINGS = Settings()
 DEFAULT = SETTINGS.default_model
@@ -41,7 +42,7 @@ def copy_model(source: str, target: Path, **card_changes: object) -> Path:
     for name in ("model.tflite", "card.json"):
         shutil.copy(SETTINGS.model_dir / source / name, staging / name)
     if card_changes:
-        card = json.loads((staging / "card.json").read_text())
+        card = read_card(staging)
         card.update(card_changes)
         (staging / "card.json").write_text(json.dumps(card))
     staging.rename(target)  # a version appears whole, as the fine-tune command writes it

@@ -17,6 +17,7 @@ from app.inference import load_model
 from app.jobs import training as jobs
 from app.settings import Settings
 from tests.helpers import TEACHER, assert_error, running_server, served_app
+from training.card_file import read_card
 
 JOB_SECONDS = 240  # TensorFlow starts in ~5 s on an idle machine, far slower on a loaded one
 SMALL_JOB = {"model": "mlp512", "optimizer": "sgd", "epochs": 1, "train_size": 2000}
@@ -155,7 +156,7 @@ def test_a_small_job_streams_falling_loss_and_stores_a_model(server: tuple, mnis
 
     # The stored model: complete card, accuracy that a re-evaluation reproduces.
     folder = data_dir / "models" / name
-    card = json.loads((folder / "card.json").read_text())
+    card = read_card(folder)
     assert card["name"] == name
     assert card["training"]["train_size"] == 2000 and card["training"]["epochs"] == 1
     assert card["training"]["optimizer"] == "sgd (learning rate 0.1)"

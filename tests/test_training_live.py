@@ -12,6 +12,7 @@ import pytest
 from app.inference import load_model
 from tests.conftest import REPO_ROOT
 from tests.helpers import quiet_env
+from training.card_file import read_card
 from training.live import (
     LiveSettings,
     check_settings,
@@ -83,7 +84,7 @@ def test_a_small_run_reports_every_step_and_stores_a_servable_model(
     assert 0.5 < epoch["val_accuracy"] <= 1
     done = events[-1]
     folder = out / done["name"]
-    card = json.loads((folder / "card.json").read_text())
+    card = read_card(folder)
     assert card["evaluation"]["mnist_test"]["accuracy"] == done["mnist_test_accuracy"] > 0.5
     assert card["training"]["optimizer"] == "sgd (learning rate 0.1)"
     assert card["training"]["train_size"] == 2000

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from app.inference import load_model
+from training.card_file import read_card
 from training.data import load_mnist
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -102,7 +103,7 @@ def test_two_workers_on_loopback_train_one_model_that_the_chief_stores(
     assert summaries[0][0] == MODEL and summaries[0][-2:] == summaries[1][-2:], summaries
     assert not (tmp_path / "store1").exists()
     folder = tmp_path / "store0" / MODEL
-    card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
+    card = read_card(folder)
     assert card["training"]["strategy"] == "multiworker"
 
     mnist = load_mnist(small_mnist)

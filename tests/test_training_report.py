@@ -9,6 +9,7 @@ from PIL import Image
 
 from app.inference import model_folders
 from tests.conftest import REPO_ROOT
+from training.card_file import read_card
 from training.report import MISTAKES_JSON, MISTAKES_PNG, mistakes, write_mistakes
 
 STORE = REPO_ROOT / "model_store"
@@ -40,7 +41,7 @@ def test_gallery_lists_the_most_confident_mistakes_first(tmp_path: Path) -> None
 @pytest.mark.parametrize("name", MODELS)
 def test_every_committed_model_has_its_gallery_matching_its_card(name: str) -> None:
     gallery = json.loads((STORE / name / MISTAKES_JSON).read_text())
-    card = json.loads((STORE / name / "card.json").read_text())
+    card = read_card(STORE / name)
     accuracy = card["evaluation"]["mnist_test"]["accuracy"]
     assert gallery["test_digits"] == 10_000
     assert gallery["wrong"] == round((1 - accuracy) * 10_000)

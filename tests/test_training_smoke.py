@@ -10,6 +10,7 @@ import pytest
 from app.preprocessing import PREPROCESSING_VERSION
 from tests.helpers import run_training
 from training.__main__ import main
+from training.card_file import read_card
 from training.data import file_sha256, load_mnist
 from training.export import tflite_predict
 from training.train import TrainOptions, train_model
@@ -82,7 +83,7 @@ def test_quick_cli_run_stores_a_loadable_model_its_twin_and_a_complete_card(
 ) -> None:
     folder = quick_store / "mlp512"
     assert sorted(p.name for p in quick_store.iterdir()) == ["mlp512"]  # no partial folder left
-    card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
+    card = read_card(folder)
     assert_complete_card(card, "mlp512")
     command = " ".join(QUICK_COMMAND)
     # Local paths are reduced to file names: cards are committed and shared.
@@ -178,7 +179,7 @@ def test_robust_cnn_trains_under_mirrored_strategy_with_pendigits_training_write
     )
     result = train_model(options)
     assert result.params == keras.models.load_model(result.folder / "model.keras").count_params()
-    card = json.loads((result.folder / "card.json").read_text(encoding="utf-8"))
+    card = read_card(result.folder)
     assert_complete_card(card, "robust-cnn")
     training = card["training"]
     assert training["extra_data"].startswith(
