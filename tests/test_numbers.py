@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.inference import load_model
+from app.inference import Model, load_model
 from app.numbers import answer, ink_pieces, segmenting, strokes
 from app.settings import Settings
 from training.numbers import Tally, evaluate, write_number, writer_table
@@ -22,6 +22,13 @@ FLOORS = {
     ("touching", "image"): 0.93,
 }
 BOUNDED_COUNT = {"clear": 100, "touching": 30}
+
+
+@pytest.fixture(scope="module")
+def default_model() -> Model:
+    """The served default model, loaded once for the module."""
+    settings = Settings()
+    return load_model(settings.model_dir / settings.default_model)
 
 
 def test_connected_blobs_joins_diagonal_neighbours_and_keeps_apart_the_rest() -> None:
@@ -54,12 +61,10 @@ def test_a_stroke_inside_another_joins_its_digit_but_a_neighbour_does_not() -> N
     assert sorted(units) == [[0, 1], [2], [3, 4]]
 
 
-def test_a_four_whose_stem_stands_right_of_its_bar_is_one_digit() -> None:
+def test_a_four_whose_stem_stands_right_of_its_bar_is_one_digit(default_model: Model) -> None:
     """A 4 in two strokes, its stem a little right of its hook's bar (many write it so), then a
     7 a clear gap away: two digits, not a 1, a 1 and a 7."""
-    settings = Settings()
-    model_dir = settings.model_dir
-    model = load_model(model_dir / settings.default_model)
+    model, model_dir = default_model, Settings().model_dir
     # (As a training writer wrote it: pendigits writers 1-20.)
     hook = [
         [24.9, -17.0], [25.5, -17.0], [24.9, -15.2], [23.7, -11.5], [20.7, -6.1], [17.0, 1.2],
@@ -91,9 +96,11 @@ def test_a_written_number_keeps_its_writer_and_the_tally_counts_per_writer() -> 
 
 
 @pytest.mark.slow
-def test_bounded_number_measurement_stays_above_its_floors(pendigits_path: Path) -> None:
+def test_bounded_number_measurement_stays_above_its_floors(
+    pendigits_path: Path, default_model: Model
+) -> None:
     heldout = writer_split(read_pendigits(pendigits_path))[1]
-    model = load_model(Settings().model_dir / Settings().default_model)
+    model = default_model
     for spacing, count in BOUNDED_COUNT.items():
         tallies = evaluate([model], heldout, count, seed=0, spacings=[spacing])
         for (_, _, path), tally in tallies.items():
