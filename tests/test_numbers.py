@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 from app.inference import Model, load_model
-from app.numbers import answer, ink_pieces, segmenting, strokes
+from app.numbers import answer, images, ink_pieces, segmenting, strokes
+from app.numbers.splitter import splitter_in
 from app.settings import Settings
+from training.canvas import WHITE, CanvasStyle, canvas_png
 from training.numbers import Tally, evaluate, write_number, writer_table
 from training.pendigits import PenDigit, read_pendigits, writer_split
 
@@ -80,6 +82,23 @@ def test_a_four_whose_stem_stands_right_of_its_bar_is_one_digit(default_model: M
     parts = strokes.stroke_parts([seven, hook, stem], answer.model_judge(model, model_dir))
     digits = answer.read_digits(parts, model, model_dir)
     assert [digit["digit"] for digit in digits] == [4, 7]
+
+
+@pytest.mark.parametrize("brush_share", [0.03, 0.08], ids=["fine pen", "felt tip"])
+def test_a_tap_beside_a_number_in_an_image_is_not_a_digit(
+    default_model: Model, brush_share: float
+) -> None:
+    """A 1 and a 7 with a tap of the pen below-left of them: the tap is a dot a brush wide,
+    which a thick brush makes bigger than SPECK_SHARE of the digits (it was read as 6 and 7)."""
+    model_dir = Settings().model_dir
+    tap = np.array([[0.0, 100.0]])
+    one, seven = np.array([[40.0, 0.0], [40.0, 100.0]]), np.array([[110, 0], [160, 0], [130, 100]])
+    style = CanvasStyle(400, brush_share * 400, 0.5, (0.5, 0.5), (0, 0, 0), WHITE)
+    png = canvas_png([tap, one, seven], style)
+    judge = answer.model_judge(default_model, model_dir)
+    parts = images.image_parts(png, judge, splitter_in(model_dir))
+    digits = answer.read_digits(parts, default_model, model_dir)
+    assert [digit["digit"] for digit in digits] == [1, 7]
 
 
 def test_a_written_number_keeps_its_writer_and_the_tally_counts_per_writer() -> None:

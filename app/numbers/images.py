@@ -46,6 +46,8 @@ MERGE_COST = 1.0
 MAX_MERGED = 3
 # Large images are read at most this many pixels: each digit ends as 20x20 anyway.
 WORK_PIXELS = 1_500_000
+# A blob no bigger than this many brush widths either way is a dot (a tap), not a digit.
+DOT_BRUSHES = 2.0
 DUST_SHARE = SPECK_SHARE / 2  # blobs smaller than this share of the tallest are not looked at
 MAX_BLOBS = 100
 
@@ -136,6 +138,7 @@ def ink_parts(ink: np.ndarray, judge: Judge, splitter: Splitter | None) -> list[
                 judge,
             ),
             [blobs.boxes[i] for i in pieces],
+            dot_size=DOT_BRUSHES * preprocessing.stroke_width(ink),
         )
     ]
     check_count(len(groups))

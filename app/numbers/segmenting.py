@@ -112,14 +112,18 @@ def group_pieces(
     return groups
 
 
-def without_specks(groups: list[list[int]], boxes: Sequence[Box]) -> list[list[int]]:
-    """The groups without tiny ones (a stray tap), unless that would leave nothing."""
+def without_specks(
+    groups: list[list[int]], boxes: Sequence[Box], dot_size: float = 0.0
+) -> list[list[int]]:
+    """The groups without tiny ones (a stray tap), unless that would leave nothing: smaller
+    than SPECK_SHARE of the tallest group both ways, or than `dot_size` (in an image, a tap of
+    a thick brush is a dot a brush wide, bigger than SPECK_SHARE of the digits)."""
     extents = [union_box([boxes[i] for i in group]) for group in groups]
     tallest = max(bottom - top for _, top, _, bottom in extents)
     kept = [
         group
         for group, (left, top, right, bottom) in zip(groups, extents, strict=True)
-        if max(right - left, bottom - top) > SPECK_SHARE * tallest
+        if max(right - left, bottom - top) > max(SPECK_SHARE * tallest, dot_size)
     ]
     return kept or groups
 
