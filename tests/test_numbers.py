@@ -119,9 +119,8 @@ def test_bounded_number_measurement_stays_above_its_floors(
     pendigits_path: Path, default_model: Model
 ) -> None:
     heldout = writer_split(read_pendigits(pendigits_path))[1]
-    model = default_model
     for spacing, count in BOUNDED_COUNT.items():
-        tallies = evaluate([model], heldout, count, seed=0, spacings=[spacing])
+        tallies = evaluate([default_model], heldout, count, seed=0, spacings=[spacing])
         for (_, _, path), tally in tallies.items():
             figures = tally.figures()
             assert figures["numbers_right"] >= FLOORS[spacing, path], (spacing, path, figures)

@@ -260,16 +260,20 @@ def read(model: Model, model_dir: Path, number: WrittenNumber, png: bytes | None
 class Tally:
     """Numbers and digits read right for one model, spacing and path."""
 
-    numbers: int = 0
-    numbers_right: int = 0
+    by_writer: dict[int, list[int]] = field(default_factory=dict)  # writer -> [numbers, right]
     digits: int = 0
     digits_right: int = 0
     count_right: int = 0
-    by_writer: dict[int, list[int]] = field(default_factory=dict)  # writer -> [numbers, right]
+
+    @property
+    def numbers(self) -> int:
+        return sum(numbers for numbers, _ in self.by_writer.values())
+
+    @property
+    def numbers_right(self) -> int:
+        return sum(right for _, right in self.by_writer.values())
 
     def add(self, truth: str, answer: str, writer: int = 0) -> None:
-        self.numbers += 1
-        self.numbers_right += answer == truth
         numbers_and_right = self.by_writer.setdefault(writer, [0, 0])
         numbers_and_right[0] += 1
         numbers_and_right[1] += answer == truth

@@ -74,6 +74,7 @@ DEFAULT_OUT = Path("test-artifacts/realdraw")
 DEFAULT_SEED = 0
 DEFAULT_WORKERS = 2  # canvas rendering costs ~10 ms a digit; the machine has two cores
 PATHS = ("strokes", "image")
+PATH_HEADINGS = "".join(f"{p:>9}" for p in PATHS)  # over the columns of path_cells
 GROUPS = ("heldout", "training_writers")
 GROUP_TITLES = {"heldout": "held-out writers", "training_writers": "training writers"}
 NUM_CLASSES = 10
@@ -286,16 +287,21 @@ def save_worst_mistakes(part: Slice, path: str, probabilities: np.ndarray, out: 
     return len(wrong)
 
 
+def path_cells(part: Slice, probabilities: dict[str, np.ndarray], mask: np.ndarray) -> str:
+    """Accuracy (%) of the masked digits on each input path, one right-aligned cell a path."""
+    return "".join(
+        f"{percent(float((probabilities[p][mask].argmax(1) == part.labels[mask]).mean())):>9}"
+        for p in PATHS
+    )
+
+
 def stroke_count_table(part: Slice, probabilities: dict[str, np.ndarray]) -> str:
     """Accuracy by number of pen strokes (a 4 or 5 drawn in two strokes, say)."""
     counts = np.array([min(len(digit.strokes), 3) for digit in part.digits])
-    lines = [f"{'strokes':10}{'n':>6}" + "".join(f"{p:>9}" for p in PATHS)]
+    lines = [f"{'strokes':10}{'n':>6}{PATH_HEADINGS}"]
     for count in np.unique(counts):
         mask = counts == count
-        cells = "".join(
-            f"{percent(float((probabilities[p][mask].argmax(1) == part.labels[mask]).mean())):>9}"
-            for p in PATHS
-        )
+        cells = path_cells(part, probabilities, mask)
         lines.append(f"{str(count) + ('+' if count == 3 else ''):10}{mask.sum():>6}{cells}")
     return "\n".join(lines)
 
@@ -304,17 +310,14 @@ def per_writer_table(part: Slice, probabilities: dict[str, np.ndarray]) -> str:
     """Accuracy by writer, with each writer's commonest misreadings (strokes path): one writer's
     style (a 9 drawn like a 7, say) can be most of a model's mistakes."""
     writers = np.array([digit.writer for digit in part.digits])
-    predicted = {path: probabilities[path].argmax(axis=1) for path in PATHS}
-    lines = [f"{'writer':8}{'n':>6}" + "".join(f"{p:>9}" for p in PATHS) + "  misread (strokes)"]
+    read = probabilities["strokes"].argmax(axis=1)
+    lines = [f"{'writer':8}{'n':>6}{PATH_HEADINGS}  misread (strokes)"]
     for writer in np.unique(writers):
         mask = writers == writer
-        cells = "".join(
-            f"{percent(float((predicted[p][mask] == part.labels[mask]).mean())):>9}" for p in PATHS
-        )
-        wrong = mask & (predicted["strokes"] != part.labels)
-        misreadings = Counter(zip(part.labels[wrong], predicted["strokes"][wrong], strict=True))
+        wrong = mask & (read != part.labels)
+        misreadings = Counter(zip(part.labels[wrong], read[wrong], strict=True))
         common = ", ".join(f"{t}->{r} x{n}" for (t, r), n in misreadings.most_common(3))
-        lines.append(f"{writer:<8}{mask.sum():>6}{cells}  {common}")
+        lines.append(f"{writer:<8}{mask.sum():>6}{path_cells(part, probabilities, mask)}  {common}")
     return "\n".join(lines)
 
 
